@@ -1,0 +1,158 @@
+/**
+ * The one configuration schema. Defaults live here and nowhere else. `loadConfig` reads YAML (JSON is
+ * YAML too), interpolates `${ENV_VAR}`, validates, and throws a ConfigError naming the exact key.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+/** Genesys outbound signature secrets must be longer than 15 characters (genesys-open-messaging.md §4). */
+const genesysBinding = z.strictObject({
+  integrationId: nonEmpty,
+  webhookSecret: z.string().min(16, 'must be at least 16 characters (Genesys requires more than 15)'),
+});
+
+const instagramConnection = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash or underscore'),
+  channel: z.literal('instagram'),
+  /** The professional account id Meta sends as `entry[].id` (Instagram Login: the `user_id`). */
+  accountId: z.string().regex(/^\d{1,32}$/, 'must be the numeric Instagram account id, as a string'),
+  /**
+   * Secrets that may sign `X-Hub-Signature-256`. Which one Meta uses for Instagram Login is UNCONFIRMED
+   * (instagram-messaging.md key fact 5), so both the Instagram app secret and the Meta App Secret may be given.
+   */
+  appSecret: nonEmpty,
+  extraAppSecrets: z.array(nonEmpty).default([]),
+  verifyToken: nonEmpty,
+  accessToken: nonEmpty,
+  graphBaseUrl: z.url().default('https://graph.instagram.com'),
+  graphApiVersion: z.string().regex(/^v\d+\.\d+$/, 'must look like v23.0').default('v23.0'),
+  genesys: genesysBinding,
+});
+
+const connection = z.discriminatedUnion('channel', [instagramConnection]);
+
+const genesys = z
+  .strictObject({
+    /** Region domain, e.g. mypurecloud.com, mypurecloud.ie, usw2.pure.cloud. */
+    region: z.string().regex(/^[a-z0-9.-]+\.[a-z]+$/, 'must be a region domain such as mypurecloud.com').default('mypurecloud.com'),
+    loginBaseUrl: z.url().optional(),
+    apiBaseUrl: z.url().optional(),
+    clientId: nonEmpty,
+    clientSecret: nonEmpty,
+    /** Per-request timeout to Genesys. */
+    timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  })
+  .transform((g) => ({
+    ...g,
+    loginBaseUrl: stripSlash(g.loginBaseUrl ?? `https://login.${g.region}`),
+    apiBaseUrl: stripSlash(g.apiBaseUrl ?? `https://api.${g.region}`),
+  }));
+
+const storeUrl = z
+  .string()
+  .refine((s) => s.startsWith('sqlite:'), 'must be sqlite:<path> (for example sqlite:./data/dmbridge.db)');
+
+const queue = z
+  .strictObject({
+    concurrency: z.number().int().min(1).max(256).default(16),
+    leaseMs: z.number().int().min(1000).default(30_000),
+    /** Attempts before a job is dead-lettered. */
+    maxAttempts: z.number().int().min(1).max(100).default(12),
+    backoffBaseMs: z.number().int().min(1).default(1000),
+    backoffMaxMs: z.number().int().min(1).default(15 * 60_000),
+    pollMs: z.number().int().min(10).default(500),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      publicUrl: z.url().optional(),
+      /** Largest webhook body accepted; Meta batches up to 1000 updates in one POST. */
+      bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+    })
+    .prefault({}),
+  store: storeUrl.default('sqlite:./data/dmbridge.db'),
+  /** Dedupe keys are kept at least this long; Meta retries for up to 36 h, so 7 days leaves room. */
+  dedupeRetentionDays: z.number().min(7, 'must be at least 7 days').default(7),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+  queue,
+  genesys,
+  connections: z
+    .array(connection)
+    .min(1, 'needs at least one connection')
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((c, i) => {
+        if (seen.has(c.id)) ctx.addIssue({ code: 'custom', message: `duplicate connection id "${c.id}"`, path: [i, 'id'] });
+        seen.add(c.id);
+      });
+    }),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConnectionConfig = Config['connections'][number];
+export type InstagramConnection = Extract<ConnectionConfig, { channel: 'instagram' }>;
+export type GenesysConfig = Config['genesys'];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/** `connections[0].appSecret` style, the way an operator reads the file. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out || '(top level)';
+}
+
+/** Replaces `${NAME}` in every string of a parsed document; an unset variable is an error naming the key. */
+function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`${formatPath(path)}: environment variable ${name} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k])]));
+  }
+  return value;
+}
+
+export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`${source}: not valid YAML or JSON: ${doc.errors[0]!.message}`);
+  }
+  const raw = interpolateEnv(doc.toJS(), env);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+    throw new ConfigError(`${source}: invalid configuration\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseConfig(text, env, file);
+}

@@ -1,0 +1,62 @@
+/**
+ * The bridge's error taxonomy. Channel and Genesys clients map the other side's answers onto these in one
+ * place each (`classify*Error`); the worker only looks at the class to decide retry, pause or dead-letter.
+ */
+
+/** Genesys `ConversationReason.code` values (genesys-open-messaging.md, key fact 13). */
+export type GenesysReasonCode =
+  | 'MessageExpired'
+  | 'RateLimited'
+  | 'MessageNotAllowed'
+  | 'GeneralError'
+  | 'UnsupportedMessage'
+  | 'UnknownMessage'
+  | 'InvalidMessageStructure'
+  | 'InvalidDestination'
+  | 'ServerError'
+  | 'MediaTypeNotAllowed'
+  | 'InvalidMediaContentLength'
+  | 'RecipientOptedOut'
+  | 'DataFiltered';
+
+/** Worth trying again later: timeouts, 5xx, 429 and rate limits. */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+  /** Earliest retry the other side asked for (Retry-After), in ms from now. */
+  readonly retryAfterMs: number | undefined;
+  /** When set, every job using this key (an account, an OAuth client) waits, not just this one. */
+  readonly pauseKey: string | undefined;
+  constructor(message: string, opts: { retryAfterMs?: number; pauseKey?: string; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.retryAfterMs = opts.retryAfterMs;
+    this.pauseKey = opts.pauseKey;
+  }
+}
+
+/** Will never succeed as sent: bad request, closed window, blocked user, missing permission. */
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+  readonly reason: GenesysReasonCode;
+  constructor(message: string, opts: { reason?: GenesysReasonCode; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.reason = opts.reason ?? 'GeneralError';
+  }
+}
+
+/**
+ * Stable, greppable codes for every refusal the bridge makes, with the HTTP status it answers.
+ * docs/errors.md explains each one.
+ */
+export const DMB_ERR = {
+  SIGNATURE_MISSING: { code: 'DMB_ERR_SIGNATURE_MISSING', status: 401 },
+  SIGNATURE_INVALID: { code: 'DMB_ERR_SIGNATURE_INVALID', status: 401 },
+  VERIFY_TOKEN_MISMATCH: { code: 'DMB_ERR_VERIFY_TOKEN_MISMATCH', status: 403 },
+  BODY_TOO_LARGE: { code: 'DMB_ERR_BODY_TOO_LARGE', status: 413 },
+  UNSUPPORTED_MEDIA_TYPE: { code: 'DMB_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415 },
+  MALFORMED_JSON: { code: 'DMB_ERR_MALFORMED_JSON', status: 400 },
+  INVALID_PAYLOAD: { code: 'DMB_ERR_INVALID_PAYLOAD', status: 400 },
+  UNKNOWN_CONNECTION: { code: 'DMB_ERR_UNKNOWN_CONNECTION', status: 404 },
+  STORE_UNAVAILABLE: { code: 'DMB_ERR_STORE_UNAVAILABLE', status: 503 },
+} as const;
+
+export type DmbErrorName = keyof typeof DMB_ERR;

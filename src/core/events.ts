@@ -1,0 +1,87 @@
+/**
+ * The normalized inbound model: what a channel parser produces from a platform webhook, independent of
+ * the platform's wire format and of Genesys. Pure data, JSON-serialisable (it is stored in job payloads).
+ */
+
+export type ChannelName = 'instagram' | 'tiktok';
+
+/** Genesys Open Messaging attachment media types (OpenContentAttachment.mediaType). */
+export type MediaType = 'Image' | 'Video' | 'Audio' | 'File' | 'Link';
+
+export interface InboundAttachment {
+  mediaType: MediaType;
+  url: string;
+  /** Exact MIME type when known; a best guess from the platform's attachment type otherwise. */
+  mime: string;
+  filename?: string;
+}
+
+interface InboundEventBase {
+  channel: ChannelName;
+  /** The brand's account id on the platform (Instagram `entry[].id`, TikTok business open_id). */
+  accountId: string;
+  /** The customer's platform id (Instagram IGSID, TikTok user id). Becomes Genesys `from.id`. */
+  customerId: string;
+  /**
+   * Idempotency key, unique per (channel, account, platform message id, event kind, part). A repeat
+   * delivery of the same event yields the same key and is dropped by the store.
+   */
+  dedupeKey: string;
+  /** Platform event time, epoch milliseconds. */
+  timestamp: number;
+}
+
+/** Something a human customer did that the agent must see, as text and/or one attachment. */
+export interface InboundMessage extends InboundEventBase {
+  kind: 'message';
+  /** What it was on the platform (`text`, `image`, `story_mention`, `reaction` …): for logs, metrics, attributes. */
+  subtype: string;
+  /** Becomes Genesys `channel.messageId`. Stable across redeliveries. */
+  messageId: string;
+  text?: string;
+  attachment?: InboundAttachment;
+  /** Extra `channel.metadata.customAttributes` (referral ids, postback payloads …), string values only. */
+  attributes: Record<string, string>;
+  /** Whether this event counts as the customer's "last message" for the platform's reply window. */
+  opensWindow: boolean;
+  /** Platform message id this one refers to (reply_to, reacted-to or unsent message), when any. */
+  refersTo?: string;
+}
+
+/** The customer saw one of our messages. Genesys has no Read receipt; recorded and counted only. */
+export interface InboundRead extends InboundEventBase {
+  kind: 'read';
+  /** Platform message id that was seen. */
+  messageId: string;
+}
+
+/**
+ * A message the brand itself sent (an echo). Never forwarded to Genesys as customer input; recorded so
+ * that sends from the platform's own app can be told apart from ours.
+ */
+export interface InboundEcho extends InboundEventBase {
+  kind: 'echo';
+  messageId: string;
+  text?: string;
+}
+
+export type InboundEvent = InboundMessage | InboundRead | InboundEcho;
+
+/** An item of a webhook that carries nothing for the agent (noise, tests, other apps' threads). */
+export interface SkippedItem {
+  channel: ChannelName;
+  /** Stable, low-cardinality reason, used as a metric label: `echo`, `self_test`, `standby`, `unknown_account` … */
+  reason: string;
+  detail?: string;
+}
+
+/** Everything a channel parser returns for one webhook body. Parsers never throw on well-formed JSON. */
+export interface ParseResult {
+  events: InboundEvent[];
+  skipped: SkippedItem[];
+}
+
+/** Conversation key: jobs sharing it run one at a time, in order. */
+export function conversationKey(connectionId: string, customerId: string): string {
+  return `${connectionId}:${customerId}`;
+}

@@ -1,0 +1,56 @@
+/**
+ * Prometheus metrics (prom-client), one registry per bridge instance so tests can run several side by side.
+ * Served on GET /metrics.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'dmbridge_' });
+  return {
+    registry,
+    /** Webhook requests by route and outcome (`accepted`, `duplicate`, `rejected_signature` …). */
+    webhooks: new Counter({
+      name: 'dmbridge_webhooks_total',
+      help: 'Webhook requests received, by route and outcome',
+      labelNames: ['route', 'outcome'] as const,
+      registers: [registry],
+    }),
+    /** Webhook items deliberately not forwarded (echoes of our sends, dashboard tests, standby …). */
+    eventsSkipped: new Counter({
+      name: 'dmbridge_events_skipped_total',
+      help: 'Webhook items not forwarded to Genesys, by channel and reason',
+      labelNames: ['channel', 'reason'] as const,
+      registers: [registry],
+    }),
+    eventsAccepted: new Counter({
+      name: 'dmbridge_events_accepted_total',
+      help: 'Normalized events stored for delivery, by channel and kind',
+      labelNames: ['channel', 'kind'] as const,
+      registers: [registry],
+    }),
+    /** Settled jobs: `done`, `retry`, `paused`, `dead`. */
+    jobs: new Counter({
+      name: 'dmbridge_jobs_total',
+      help: 'Job runs by kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    /** Calls to other services by target (`genesys`, `instagram`) and HTTP status (or `timeout`/`network`). */
+    outboundRequests: new Counter({
+      name: 'dmbridge_outbound_requests_total',
+      help: 'HTTP calls made to other services, by target, operation and status',
+      labelNames: ['target', 'operation', 'status'] as const,
+      registers: [registry],
+    }),
+    jobLatency: new Histogram({
+      name: 'dmbridge_job_latency_seconds',
+      help: 'Time from enqueue to successful completion, by kind',
+      labelNames: ['kind'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

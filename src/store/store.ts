@@ -1,0 +1,97 @@
+/**
+ * The store port: the only persistence the core and the workers see. One module per engine implements it
+ * (sqlite.ts by default, postgres.ts for scale-out). Every method is async so engines with network I/O fit.
+ *
+ * Guarantees every implementation must keep (checked by test/store-contract.test.ts):
+ * - `enqueue` is atomic and durable once its promise resolves: the webhook is acknowledged only then.
+ * - A dedupe key seen within the retention period is never enqueued twice.
+ * - Jobs of one conversation key are leased one at a time, in enqueue order; a leased job whose lease
+ *   expired (its worker died) becomes leasable again, still ahead of its conversation's later jobs.
+ * - A dead-lettered job no longer holds back its conversation.
+ */
+
+export type JobState = 'pending' | 'leased' | 'done' | 'dead';
+
+export interface NewJob {
+  /** Idempotency key; a job whose key was already seen is dropped (counted as a duplicate). */
+  dedupeKey: string;
+  /** Jobs sharing this key run one at a time, in enqueue order. */
+  conversationKey: string;
+  /** Names the handler that runs it, e.g. `genesys.inbound`. */
+  kind: string;
+  /** JSON-serialisable. */
+  payload: unknown;
+}
+
+export interface Job {
+  id: string;
+  dedupeKey: string;
+  conversationKey: string;
+  kind: string;
+  payload: unknown;
+  /** Attempts made before this lease (0 on the first run). */
+  attempts: number;
+  /** Epoch ms when the job was enqueued. */
+  createdAt: number;
+}
+
+export interface DeadJob extends Job {
+  lastError: string;
+  /** Epoch ms when it was dead-lettered. */
+  failedAt: number;
+}
+
+export interface EnqueueResult {
+  accepted: number;
+  duplicates: number;
+}
+
+export interface LeaseOptions {
+  /** Identifies the worker; only the owner of a lease may settle it. */
+  owner: string;
+  limit: number;
+  leaseMs: number;
+}
+
+export interface RetryOptions {
+  /** Epoch ms before which the job must not run again. */
+  runAt: number;
+  error: string;
+  /** False when the job did not really run (its account was paused): attempts stay as they were. */
+  countAttempt: boolean;
+}
+
+export interface QueueStats {
+  pending: number;
+  leased: number;
+  dead: number;
+  done: number;
+}
+
+export interface Store {
+  /** Records the dedupe keys and enqueues the new jobs in one durable transaction. */
+  enqueue(jobs: NewJob[]): Promise<EnqueueResult>;
+  /** Leases up to `limit` runnable jobs, at most one per conversation, each the head of its conversation. */
+  lease(opts: LeaseOptions): Promise<Job[]>;
+  /** Marks a leased job done. Returns false when the lease was lost (expired and taken by another). */
+  complete(jobId: string, owner: string): Promise<boolean>;
+  /** Puts a leased job back to pending, not before `runAt`. */
+  retry(jobId: string, owner: string, opts: RetryOptions): Promise<boolean>;
+  /** Moves a leased job to the dead-letter state with its last error; it no longer blocks its conversation. */
+  deadLetter(jobId: string, owner: string, error: string): Promise<boolean>;
+  /** Pauses every job that uses `key` (an account, an OAuth client) until `until` (epoch ms). Never shortens a pause. */
+  pause(key: string, until: number): Promise<void>;
+  /** Epoch ms until which `key` is paused, or 0. */
+  pausedUntil(key: string): Promise<number>;
+  /** Deletes dedupe keys older than `dedupeBefore` and done jobs finished before `doneBefore`. */
+  purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }>;
+  stats(): Promise<QueueStats>;
+  listDead(limit: number): Promise<DeadJob[]>;
+  /** Moves a dead job back to pending (operator action after a fix). */
+  requeueDead(jobId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Injected time source, so tests and the store agree on "now". */
+export type Clock = () => number;
+export const systemClock: Clock = () => Date.now();
