@@ -2,7 +2,7 @@
  * The store port: the only persistence the core and the workers see. One module per engine implements it
  * (sqlite.ts by default, postgres.ts for scale-out). Every method is async so engines with network I/O fit.
  *
- * Guarantees every implementation must keep (checked by test/store-contract.test.ts):
+ * Guarantees every implementation must keep (checked by the suite in test/store-contract.ts):
  * - `enqueue` is atomic and durable once its promise resolves: the webhook is acknowledged only then.
  * - A dedupe key seen within the retention period is never enqueued twice.
  * - Jobs of one conversation key are leased one at a time, in enqueue order; a leased job whose lease
@@ -71,13 +71,22 @@ export interface QueueStats {
 export interface Store {
   /** Records the dedupe keys and enqueues the new jobs in one durable transaction. */
   enqueue(jobs: NewJob[]): Promise<EnqueueResult>;
-  /** Leases up to `limit` runnable jobs, at most one per conversation, each the head of its conversation. */
+  /**
+   * Leases up to `limit` runnable jobs, at most one per conversation, each the head of its conversation.
+   * Retaking an expired lease counts the lost run as an attempt (a job that kills its worker must still end).
+   */
   lease(opts: LeaseOptions): Promise<Job[]>;
-  /** Marks a leased job done. Returns false when the lease was lost (expired and taken by another). */
+  /**
+   * Marks a leased job done. Like `retry` and `deadLetter`, it returns false (and changes nothing) unless
+   * `owner` holds the job's lease and that lease has not expired, even if no one has retaken it yet.
+   */
   complete(jobId: string, owner: string): Promise<boolean>;
   /** Puts a leased job back to pending, not before `runAt`. */
   retry(jobId: string, owner: string, opts: RetryOptions): Promise<boolean>;
-  /** Moves a leased job to the dead-letter state with its last error; it no longer blocks its conversation. */
+  /**
+   * Moves a leased job to the dead-letter state with its last error; it no longer blocks its conversation.
+   * The failed run counts: a dead job's `attempts` is the number of runs made.
+   */
   deadLetter(jobId: string, owner: string, error: string): Promise<boolean>;
   /** Pauses every job that uses `key` (an account, an OAuth client) until `until` (epoch ms). Never shortens a pause. */
   pause(key: string, until: number): Promise<void>;
@@ -87,7 +96,10 @@ export interface Store {
   purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }>;
   stats(): Promise<QueueStats>;
   listDead(limit: number): Promise<DeadJob[]>;
-  /** Moves a dead job back to pending (operator action after a fix). */
+  /**
+   * Moves a dead job back to pending with attempts reset (operator action after a fix). It runs before the
+   * later jobs of its conversation, but never beside one that is already running.
+   */
   requeueDead(jobId: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,0 +1,202 @@
+/**
+ * Ingest benchmark: signed single-message Instagram webhooks over keep-alive loopback connections.
+ *
+ *   npm run bench:ingest [-- --seconds 10 --connections 64 --rate 1000]
+ *
+ * In one run, each server in its own process (bench/servers.ts):
+ *   empty     the same server stack with an empty route (the ceiling)
+ *   dmbridge  the real bridge: verify, parse, durable group-committed store, 200; the worker delivers meanwhile
+ *   forward   the naive design: post to the fake Genesys (150 ms latency) before answering
+ * For each: closed-loop throughput (acks/s, p50/p99) with N connections, then an open-loop run at a fixed
+ * rate (p50/p99 ack latency), and the server's peak RSS. Prints a Markdown table.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { signMetaBody } from '../src/channels/instagram/verify.js';
+import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
+import { TEST } from '../test/helpers.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    rate: { type: 'string', default: '1000' },
+    'genesys-latency': { type: 'string', default: '150' },
+    only: { type: 'string' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const RATE = Number(values.rate);
+const SERVERS_JS = join(import.meta.dirname, 'servers.js');
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+}
+
+function startServerProcess(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [SERVERS_JS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /ready (\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+/** Peak and current resident set size of a process, in MB (Linux /proc). */
+function rssOf(pid: number): { peakMb: number; nowMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { peakMb: kb('VmHWM') / 1024, nowMb: kb('VmRSS') / 1024 };
+}
+
+/** A fresh signed single-message webhook: unique mid, one of 1,000 customers. */
+function nextRequest(i: number): { body: string; signature: string } {
+  const body = JSON.stringify(
+    instagramDmWebhook({ mid: fakeMid(), timestamp: Date.now(), text: `benchmark message ${i}`, from: String(7_000_000 + (i % 1000)) }, TEST.accountId),
+  );
+  return { body, signature: signMetaBody(body, TEST.appSecret) };
+}
+
+function post(agent: http.Agent, url: URL, i: number): Promise<number> {
+  const { body, signature } = nextRequest(i);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = http.request(
+      { agent, host: url.hostname, port: url.port, path: '/webhooks/instagram', method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-hub-signature-256': signature } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`HTTP ${res.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+}
+
+interface LoadResult {
+  acks: number;
+  errors: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** N connections, each sending its next request as soon as the previous one is answered. */
+async function closedLoop(base: string, seconds: number, connections: number): Promise<LoadResult> {
+  const url = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const latencies: number[] = [];
+  let errors = 0;
+  let i = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) {
+        try {
+          latencies.push(await post(agent, url, i++));
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { acks: latencies.length, errors, perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** A fixed arrival rate, whatever the answers' latency (open loop: no coordinated omission). */
+async function openLoop(base: string, seconds: number, rate: number): Promise<LoadResult> {
+  const url = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  let errors = 0;
+  const total = Math.round(seconds * rate);
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(post(agent, url, i).then((ms) => void latencies.push(ms), () => void errors++));
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { acks: latencies.length, errors, perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function measure(name: string, args: string[]) {
+  const server = await startServerProcess(args);
+  try {
+    await closedLoop(server.url, 1, 8); // warm-up
+    const max = await closedLoop(server.url, SECONDS, CONNECTIONS);
+    const paced = await openLoop(server.url, SECONDS, RATE);
+    return { name, max, paced, rss: rssOf(server.child.pid!) };
+  } finally {
+    await stop(server.child);
+  }
+}
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'dmbridge-bench-'));
+  const genesys = await startServerProcess(['genesys', '0', values['genesys-latency']]);
+  try {
+    const runs = [
+      ['empty', ['empty', '0']],
+      ['dmbridge', ['dmbridge', '0', genesys.url, join(dir, 'bench.db')]],
+      ['forward-before-ack', ['forward', '0', genesys.url]],
+    ] as const;
+    const results = [];
+    for (const [name, args] of runs) {
+      if (values.only && values.only !== name) continue;
+      process.stderr.write(`measuring ${name}…\n`);
+      results.push(await measure(name, [...args]));
+    }
+    const ceiling = results.find((r) => r.name === 'empty')?.max.perSecond;
+    console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${SECONDS} s per phase, ` +
+      `${CONNECTIONS} keep-alive connections closed-loop, open loop at ${RATE} req/s, fake Genesys latency ${values['genesys-latency']} ms\n`);
+    console.log('| server | acks/s | × empty | p50 ms | p99 ms | errors | p50 @ rate | p99 @ rate | errors @ rate | peak RSS MB |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of results) {
+      console.log(
+        `| ${r.name} | ${f(r.max.perSecond, 0)} | ${ceiling ? f(r.max.perSecond / ceiling, 2) : '–'} | ${f(r.max.p50)} | ${f(r.max.p99)} | ${r.max.errors} | ` +
+          `${f(r.paced.p50)} | ${f(r.paced.p99)} | ${r.paced.errors} | ${f(r.rss.peakMb, 0)} |`,
+      );
+    }
+  } finally {
+    await stop(genesys.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();

@@ -1,0 +1,104 @@
+/**
+ * The composition root: builds the store, clients, intake services, worker and HTTP app from one Config.
+ * Entry points (Node server, sandbox, tests, benchmarks) only call createBridge and start/stop it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Hono } from 'hono';
+import type { Config, InstagramConnection } from './config.js';
+import { GenesysClient } from './genesys/client.js';
+import { genesysPauseKey } from './genesys/errors.js';
+import { GENESYS_INBOUND_JOB, createGenesysInboundHandler } from './genesys/inbound-job.js';
+import { createHttpApp } from './http/app.js';
+import { InstagramIntake } from './inbound/instagram.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Worker } from './queue/worker.js';
+import { openStore } from './store/open.js';
+import { systemClock, type Clock, type Store } from './store/store.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+
+export interface BridgeOptions {
+  config: Config;
+  logger: Logger;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  /** Run the delivery worker in this process (default true). */
+  worker?: boolean;
+}
+
+export interface Bridge {
+  app: Hono;
+  store: Store;
+  metrics: Metrics;
+  worker: Worker;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
+  const { config, logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  const metrics = createMetrics({ defaultMetrics: true });
+  const store = await openStore(config.store, clock);
+
+  const genesys = new GenesysClient({
+    config: config.genesys,
+    metrics,
+    logger,
+    clock,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  const worker = new Worker({
+    store,
+    owner: `dmbridge-${randomUUID()}`,
+    handlers: {
+      [GENESYS_INBOUND_JOB]: createGenesysInboundHandler({
+        connections: config.connections,
+        client: genesys,
+        pauseKey: genesysPauseKey(config.genesys.clientId),
+      }),
+    },
+    ...config.queue,
+    clock,
+    logger,
+    metrics,
+  });
+  const instagram = new InstagramIntake({
+    connections: config.connections.filter((c): c is InstagramConnection => c.channel === 'instagram'),
+    store,
+    metrics,
+    logger,
+    onEnqueued: () => worker.notify(),
+  });
+  const app = createHttpApp({ instagram, metrics, logger, bodyLimitBytes: config.server.bodyLimitBytes });
+
+  let purgeTimer: NodeJS.Timeout | undefined;
+  const purge = async () => {
+    const now = clock();
+    try {
+      const purged = await store.purge({ dedupeBefore: now - config.dedupeRetentionDays * DAY_MS, doneBefore: now - DAY_MS });
+      logger.info(purged, 'purged expired dedupe keys and finished jobs');
+    } catch (err) {
+      logger.error({ err }, 'purge failed');
+    }
+  };
+
+  return {
+    app,
+    store,
+    metrics,
+    worker,
+    start() {
+      if (opts.worker !== false) worker.start();
+      purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
+      purgeTimer.unref();
+    },
+    async stop() {
+      clearInterval(purgeTimer);
+      await worker.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * The `dmbridge` command. Thin: parses arguments and calls the server, sandbox or config modules.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { SANDBOX } from '../sandbox/config.js';
+import { closeOnSignals, startServer } from './server.js';
+
+const HELP = `dmbridge: Instagram and TikTok direct messages in Genesys Cloud Open Messaging
+
+Usage:
+  dmbridge serve [--config FILE]          run the bridge; without a config (and without DMBRIDGE_CONFIG)
+                                          run the sandbox: local fakes of Genesys and Instagram
+  dmbridge config check --config FILE     validate a config file and print what it sets up
+  dmbridge sandbox send [options] TEXT    play the customer: DM the sandbox bridge and wait for the
+                                          message to reach the fake Genesys
+      --image URL        attach an image
+      --from IGSID       customer id (default ${SANDBOX.customer.igsid})
+      --bridge URL       default http://127.0.0.1:${SANDBOX.bridgePort}
+      --genesys URL      default http://127.0.0.1:${SANDBOX.genesysPort}
+  dmbridge --help | --version
+
+Configuration: YAML or JSON, \${ENV_VAR} interpolated; see docs/configuration.md.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or invalid configuration.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${HELP}\n`);
+      return command === undefined ? 2 : 0;
+    case '-v':
+    case '--version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    case 'serve':
+      return serve(rest);
+    case 'config':
+      return configCommand(rest);
+    case 'sandbox':
+      return sandboxCommand(rest);
+    default:
+      return usage(`unknown command "${command}"`);
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } } });
+  const file = values.config ?? process.env.DMBRIDGE_CONFIG;
+  if (!file) {
+    const { runSandbox } = await import('../sandbox/run.js');
+    await runSandbox(values['log-level'] ? { logLevel: values['log-level'] } : {});
+    return -1; // keep running
+  }
+  const config = loadConfig(file);
+  const logger = createLogger(values['log-level'] ?? config.log.level);
+  const running = await startServer({ config, logger });
+  closeOnSignals(running, logger);
+  return -1;
+}
+
+function configCommand(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub !== 'check') return usage('usage: dmbridge config check --config FILE');
+  const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+  if (!values.config) return usage('config check needs --config FILE');
+  const config = loadConfig(values.config);
+  process.stdout.write(
+    [
+      `${values.config}: valid`,
+      `  listen   http://${config.server.host}:${config.server.port}`,
+      `  store    ${config.store}`,
+      `  genesys  ${config.genesys.apiBaseUrl} (client ${config.genesys.clientId})`,
+      ...config.connections.map((c) => `  connection ${c.id}: ${c.channel} account ${c.accountId} → integration ${c.genesys.integrationId}`),
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+async function sandboxCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'send') return usage('usage: dmbridge sandbox send [--image URL] [--from IGSID] TEXT');
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      image: { type: 'string' },
+      from: { type: 'string' },
+      bridge: { type: 'string', default: `http://127.0.0.1:${SANDBOX.bridgePort}` },
+      genesys: { type: 'string', default: `http://127.0.0.1:${SANDBOX.genesysPort}` },
+    },
+  });
+  const text = positionals.join(' ');
+  if (!text && !values.image) return usage('sandbox send needs a TEXT or --image URL');
+  const { sendSandboxDm } = await import('../sandbox/send.js');
+  const { waitForSandboxMessage } = await import('../sandbox/watch.js');
+  let sent;
+  try {
+    sent = await sendSandboxDm(values.bridge, {
+      ...(text ? { text } : {}),
+      ...(values.image ? { imageUrl: values.image } : {}),
+      ...(values.from ? { from: values.from } : {}),
+    });
+  } catch (err) {
+    process.stderr.write(`cannot reach the bridge at ${values.bridge}: is \`npm start\` running? (${(err as Error).message})\n`);
+    return 1;
+  }
+  process.stdout.write(`customer → bridge: ${sent.status} ${sent.body} (mid ${sent.mid.slice(0, 24)}…)\n`);
+  if (sent.status !== 200) return 1;
+  const delivered = await waitForSandboxMessage(values.genesys, sent.mid, 10_000);
+  if (!delivered) {
+    process.stderr.write(`not seen at the fake Genesys (${values.genesys}) within 10 s\n`);
+    return 1;
+  }
+  process.stdout.write(`bridge → Genesys: ${JSON.stringify(delivered, null, 2)}\n`);
+  return 0;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`dmbridge: ${message}\nRun "dmbridge --help" for usage.\n`);
+  return 2;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`dmbridge: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.exitCode = usage(err.message);
+    } else {
+      process.stderr.write(`dmbridge: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

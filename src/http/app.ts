@@ -1,0 +1,58 @@
+/**
+ * The HTTP surface: routes only, each a few lines calling the intake services. Runs unchanged on
+ * @hono/node-server and on AWS Lambda.
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { InstagramIntake } from '../inbound/instagram.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { refuse } from './refuse.js';
+
+export interface HttpDeps {
+  instagram: InstagramIntake;
+  metrics: Metrics;
+  logger: Logger;
+  bodyLimitBytes: number;
+}
+
+export function createHttpApp(deps: HttpDeps): Hono {
+  const app = new Hono();
+  const [jsonOnly, sizeLimit] = webhookBodyGuards(deps.bodyLimitBytes);
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+  );
+
+  app.get('/webhooks/instagram', (c) => deps.instagram.handshake(new URL(c.req.url)));
+  app.post('/webhooks/instagram', jsonOnly, sizeLimit, (c) => deps.instagram.receive(c.req.raw));
+
+  app.notFound(() => Response.json({ error: 'DMB_ERR_NOT_FOUND', message: 'no such route' }, { status: 404 }));
+  app.onError((err) => {
+    deps.logger.error({ err }, 'unhandled error in request');
+    return Response.json({ error: 'DMB_ERR_INTERNAL', message: 'internal error' }, { status: 500 });
+  });
+  return app;
+}
+
+/** Webhook bodies must be JSON and no larger than the configured limit (checked while streaming). */
+function webhookBodyGuards(maxSize: number): [MiddlewareHandler, MiddlewareHandler] {
+  const jsonOnly: MiddlewareHandler = async (c, next) => {
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      return refuse('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+    }
+    await next();
+  };
+  const limit = bodyLimit({
+    maxSize,
+    onError: () => {
+      // The rest of the body is never read, so the connection cannot carry another request: say so.
+      const res = refuse('BODY_TOO_LARGE', `the body exceeds ${maxSize} bytes`);
+      res.headers.set('connection', 'close');
+      return res;
+    },
+  });
+  return [jsonOnly, limit];
+}

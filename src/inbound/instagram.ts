@@ -1,0 +1,133 @@
+/**
+ * Instagram webhook intake: verify → parse → route to a connection → store durably → acknowledge.
+ * Works on web-standard Request/Response so the Node server and the Lambda handler share it.
+ */
+import type { InstagramConnection } from '../config.js';
+import { conversationKey, type InboundMessage } from '../core/events.js';
+import { answerMetaHandshake, verifyMetaSignature } from '../channels/instagram/verify.js';
+import { parseInstagramWebhook } from '../channels/instagram/parse.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { NewJob, Store } from '../store/store.js';
+import { refuse } from '../http/refuse.js';
+import { GENESYS_INBOUND_JOB, type GenesysInboundJob } from '../genesys/inbound-job.js';
+
+const ROUTE = 'instagram';
+
+export interface InstagramIntakeDeps {
+  connections: readonly InstagramConnection[];
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  /** Called after jobs were stored, to wake the worker. */
+  onEnqueued: () => void;
+}
+
+export class InstagramIntake {
+  private readonly byAccount = new Map<string, InstagramConnection>();
+  /** Every secret that may sign a delivery; one Meta app (one URL) can serve several accounts. */
+  private readonly secrets: string[];
+  private readonly verifyTokens: string[];
+
+  constructor(private readonly deps: InstagramIntakeDeps) {
+    for (const c of deps.connections) this.byAccount.set(c.accountId, c);
+    this.secrets = [...new Set(deps.connections.flatMap((c) => [c.appSecret, ...c.extraAppSecrets]))];
+    this.verifyTokens = [...new Set(deps.connections.map((c) => c.verifyToken))];
+  }
+
+  /**
+   * Meta's subscription handshake: echo hub.challenge as the raw body when the verify token matches.
+   * https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+   */
+  handshake(url: URL): Response {
+    const challenge = answerMetaHandshake(url.searchParams, this.verifyTokens);
+    if (challenge === null) {
+      this.deps.metrics.webhooks.inc({ route: `${ROUTE}_handshake`, outcome: 'rejected' });
+      return refuse('VERIFY_TOKEN_MISMATCH', 'hub.mode must be subscribe and hub.verify_token must match a connection');
+    }
+    this.deps.metrics.webhooks.inc({ route: `${ROUTE}_handshake`, outcome: 'accepted' });
+    return new Response(challenge, { status: 200, headers: { 'content-type': 'text/plain' } });
+  }
+
+  async receive(request: Request): Promise<Response> {
+    const { metrics, logger } = this.deps;
+    const raw = new Uint8Array(await request.arrayBuffer());
+    const verdict = verifyMetaSignature(raw, request.headers.get('x-hub-signature-256'), this.secrets);
+    if (!verdict.ok) {
+      metrics.webhooks.inc({ route: ROUTE, outcome: `rejected_signature_${verdict.reason}` });
+      logger.warn({ route: ROUTE, reason: verdict.reason }, 'webhook signature rejected');
+      return verdict.reason === 'mismatch'
+        ? refuse('SIGNATURE_INVALID', 'X-Hub-Signature-256 does not match the body for any configured app secret')
+        : refuse('SIGNATURE_MISSING', 'X-Hub-Signature-256 must be sha256=<64 hex digits>');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+    } catch {
+      metrics.webhooks.inc({ route: ROUTE, outcome: 'rejected_json' });
+      return refuse('MALFORMED_JSON', 'the body is not valid UTF-8 JSON');
+    }
+    const signedBy = this.secrets[verdict.secretIndex]!;
+    const { events, skipped } = parseInstagramWebhook(body);
+    for (const s of skipped) metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });
+
+    const jobs: NewJob[] = [];
+    for (const event of events) {
+      if (event.kind !== 'message') {
+        // Echoes of the brand's own sends and read receipts are not customer input (agent replies: issue #3).
+        metrics.eventsSkipped.inc({ channel: 'instagram', reason: event.kind });
+        continue;
+      }
+      const connection = this.routeEvent(event, signedBy);
+      if (connection) jobs.push(toGenesysJob(event, connection));
+    }
+    if (jobs.length === 0) {
+      metrics.webhooks.inc({ route: ROUTE, outcome: 'nothing_to_store' });
+      return acknowledged();
+    }
+    try {
+      const result = await this.deps.store.enqueue(jobs);
+      metrics.webhooks.inc({ route: ROUTE, outcome: result.accepted > 0 ? 'accepted' : 'duplicate' });
+      if (result.accepted > 0) this.deps.onEnqueued();
+    } catch (err) {
+      // Not stored, so not acknowledged: a 5xx makes Meta redeliver.
+      metrics.webhooks.inc({ route: ROUTE, outcome: 'store_unavailable' });
+      logger.error({ route: ROUTE, err }, 'could not store webhook events');
+      return refuse('STORE_UNAVAILABLE', 'events could not be stored; retry later');
+    }
+    return acknowledged();
+  }
+
+  /** The connection owning this event's account, if it exists and its secrets include the one that signed. */
+  private routeEvent(event: InboundMessage, signedBy: string): InstagramConnection | undefined {
+    const connection = this.byAccount.get(event.accountId);
+    const { metrics, logger } = this.deps;
+    if (!connection) {
+      metrics.eventsSkipped.inc({ channel: 'instagram', reason: 'unknown_account' });
+      logger.warn({ accountId: event.accountId }, 'webhook event for an account with no connection');
+      return undefined;
+    }
+    if (connection.appSecret !== signedBy && !connection.extraAppSecrets.includes(signedBy)) {
+      // Signed by another connection's app: that app may not speak for this account.
+      metrics.eventsSkipped.inc({ channel: 'instagram', reason: 'foreign_secret' });
+      logger.warn({ connection: connection.id }, "webhook event signed with another connection's secret");
+      return undefined;
+    }
+    return connection;
+  }
+}
+
+/** Meta expects a 200 for everything it should not redeliver, including items we deliberately ignore. */
+function acknowledged(): Response {
+  return new Response('EVENT_RECEIVED', { status: 200, headers: { 'content-type': 'text/plain' } });
+}
+
+function toGenesysJob(event: InboundMessage, connection: InstagramConnection): NewJob {
+  const payload: GenesysInboundJob = { connectionId: connection.id, event };
+  return {
+    dedupeKey: event.dedupeKey,
+    conversationKey: conversationKey(connection.id, event.customerId),
+    kind: GENESYS_INBOUND_JOB,
+    payload,
+  };
+}

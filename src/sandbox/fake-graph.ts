@@ -1,0 +1,284 @@
+/**
+ * A fake Instagram Graph API (Instagram Login host, graph.instagram.com) on 127.0.0.1 for tests, the sandbox
+ * and benchmarks. It speaks the real wire format of instagram-messaging.md: the profile read (§7), the Send
+ * API (§4.1, §4.2) and the Graph error envelope (§5). It validates what the bridge sends and answers like Meta.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+
+export interface FakeProfile {
+  name?: string;
+  username?: string;
+  profile_pic?: string;
+}
+
+export interface FakeGraphOptions {
+  /** 0 or absent: any free port. */
+  port?: number;
+  accessToken: string;
+  /** The IG professional account id (`user_id`) that may send, as `/{accountId}/messages`; `/me` works too. */
+  accountId: string;
+  /** Only this version is served when given (e.g. `v23.0`); any `vN.N` otherwise. */
+  apiVersion?: string;
+  /** Customers (by IGSID) whose profile can be read; any other IGSID is "no matching user". */
+  profiles?: Record<string, FakeProfile>;
+}
+
+export interface FakeGraphFailure {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface FakeGraph {
+  url: string;
+  /** Accepted Send API calls (messages and sender actions), in arrival order. */
+  sends: Array<{ path: string; body: unknown; at: number }>;
+  /** The next `n` Send API calls are answered with `error` instead (profile reads are not affected). */
+  failNext(n: number, error: FakeGraphFailure): void;
+  /** Delay before every answer. */
+  setLatency(ms: number): void;
+  close(): Promise<void>;
+}
+
+interface GraphError {
+  message: string;
+  type: string;
+  code: number;
+  error_subcode?: number;
+}
+
+/** The token error Meta answers for a missing or wrong token (code 190 → re-auth). */
+const INVALID_TOKEN: GraphError = {
+  message: 'Invalid OAuth access token - Cannot parse access token',
+  type: 'OAuthException',
+  code: 190,
+};
+
+const VERSION = /^v\d+\.\d+$/;
+
+export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph> {
+  let latencyMs = 0;
+  const failures: FakeGraphFailure[] = [];
+
+  const fake: FakeGraph = {
+    url: '',
+    sends: [],
+    failNext(n, error) {
+      for (let i = 0; i < n; i++) failures.push(error);
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    if (latencyMs > 0) await sleep(latencyMs);
+    const version = c.req.path.split('/')[1] ?? '';
+    if (!VERSION.test(version) || (opts.apiVersion !== undefined && version !== opts.apiVersion)) {
+      return unknownPath(c);
+    }
+    await next();
+  });
+
+  // Profile: GET /<IGSID>?fields=name,username,profile_pic (instagram-messaging.md §7).
+  app.get('/:version/:igsid', (c) => {
+    if (!hasToken(c, opts.accessToken)) return graphError(INVALID_TOKEN);
+    const igsid = c.req.param('igsid');
+    const profile = opts.profiles?.[igsid];
+    if (profile === undefined) {
+      return graphError({ message: 'No matching user found', type: 'IGApiException', code: 100, error_subcode: 2534014 });
+    }
+    const fields = (c.req.query('fields') ?? '').split(',').filter((f): f is keyof FakeProfile => Object.hasOwn(profile, f));
+    return c.json({ ...Object.fromEntries(fields.map((f) => [f, profile[f]])), id: igsid });
+  });
+
+  // Send API: POST /<IG_ID>/messages or /me/messages (instagram-messaging.md §4.1).
+  app.post('/:version/:sender/messages', async (c) => {
+    const failure = failures.shift();
+    if (failure !== undefined) return injectedFailure(failure);
+    if (!hasToken(c, opts.accessToken)) return graphError(INVALID_TOKEN);
+    const sender = c.req.param('sender');
+    if (sender !== 'me' && sender !== opts.accountId) {
+      const message = `Unsupported post request. Object with ID '${sender}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`;
+      return graphError({ message, type: 'GraphMethodException', code: 100, error_subcode: 33 });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return invalidParameter('the request body must be JSON');
+    }
+    const problem = sendBodyProblem(body);
+    if (problem !== undefined) return invalidParameter(problem);
+    fake.sends.push({ path: c.req.path, body, at: Date.now() });
+    const request = body as { recipient: { id?: string; comment_id?: string }; message?: unknown };
+    const recipientId = request.recipient.id ?? request.recipient.comment_id;
+    // Sender actions answer {recipient_id} only (instagram-messaging.md §4.2).
+    return c.json(request.message === undefined ? { recipient_id: recipientId } : { recipient_id: recipientId, message_id: freshMid(opts.accountId) });
+  });
+
+  app.notFound(unknownPath);
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return fake;
+}
+
+// ---- Send API body rules (instagram-messaging.md §4.1) ----
+
+const SENDER_ACTIONS = new Set(['typing_on', 'typing_off', 'mark_seen', 'react', 'unreact']);
+const ATTACHMENT_TYPES = new Set(['image', 'video', 'audio', 'file', 'template']);
+const MESSAGING_TYPES = new Set(['RESPONSE', 'UPDATE', 'MESSAGE_TAG']);
+const TEXT_LIMIT_BYTES = 1000;
+const MAX_IMAGES = 10;
+const MAX_QUICK_REPLIES = 13;
+const QUICK_REPLY_TITLE_CHARS = 20;
+
+/** The first rule the body breaks, worded like Meta's `(#100)` messages; undefined when it is valid. */
+function sendBodyProblem(body: unknown): string | undefined {
+  if (!isRecord(body)) return 'the request body must be a JSON object';
+  const recipient = body.recipient;
+  if (!isRecord(recipient) || !(isNonEmptyString(recipient.id) || isNonEmptyString(recipient.comment_id))) {
+    return 'param recipient[id] must be a non-empty string';
+  }
+  if ((body.message === undefined) === (body.sender_action === undefined)) {
+    return 'exactly one of param message or sender_action must be provided';
+  }
+  return body.sender_action !== undefined ? senderActionProblem(body) : (messageProblem(body.message) ?? messagingTypeProblem(body));
+}
+
+/** `typing_on | typing_off | mark_seen`: nothing else in the body; `react | unreact` need payload.message_id. */
+function senderActionProblem(body: Record<string, unknown>): string | undefined {
+  const action = body.sender_action;
+  if (typeof action !== 'string' || !SENDER_ACTIONS.has(action)) return `param sender_action must be one of ${[...SENDER_ACTIONS].join(', ')}`;
+  if (action === 'react' || action === 'unreact') {
+    const payload = body.payload;
+    if (!isRecord(payload) || !isNonEmptyString(payload.message_id)) return 'param payload[message_id] is required';
+    if (action === 'react' && !isNonEmptyString(payload.reaction)) return 'param payload[reaction] is required';
+    return undefined;
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'recipient' && k !== 'sender_action');
+  return extra.length > 0 ? `sender_action cannot be sent with other params: ${extra.join(', ')}` : undefined;
+}
+
+function messageProblem(message: unknown): string | undefined {
+  if (!isRecord(message)) return 'param message must be an object';
+  const bodies = ['text', 'attachment', 'attachments'].filter((k) => message[k] !== undefined);
+  if (bodies.length !== 1) return 'param message must have exactly one of text, attachment or attachments';
+  if (message.text !== undefined) return textProblem(message.text) ?? quickRepliesProblem(message.quick_replies);
+  if (message.quick_replies !== undefined) return 'param message[quick_replies] requires message[text]';
+  if (message.attachment !== undefined) return attachmentProblem(message.attachment, 'message[attachment]');
+  const images = message.attachments;
+  if (!Array.isArray(images) || images.length === 0 || images.length > MAX_IMAGES) {
+    return `param message[attachments] must hold 1 to ${MAX_IMAGES} images`;
+  }
+  return images
+    .map((a, i) => (isRecord(a) && a.type === 'image' ? attachmentProblem(a, `message[attachments][${i}]`) : `param message[attachments][${i}][type] must be image`))
+    .find((p) => p !== undefined);
+}
+
+/** Text limit: 1000 bytes of UTF-8 (https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message). */
+function textProblem(text: unknown): string | undefined {
+  if (!isNonEmptyString(text)) return 'param message[text] must be a non-empty string';
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > TEXT_LIMIT_BYTES ? `Length of param message[text] must be less than or equal to ${TEXT_LIMIT_BYTES} bytes (got ${bytes})` : undefined;
+}
+
+/** ≤ 13 text quick replies, titles ≤ 20 chars (https://developers.facebook.com/docs/messenger-platform/instagram/features/quick-replies). */
+function quickRepliesProblem(quickReplies: unknown): string | undefined {
+  if (quickReplies === undefined) return undefined;
+  if (!Array.isArray(quickReplies) || quickReplies.length === 0 || quickReplies.length > MAX_QUICK_REPLIES) {
+    return `param message[quick_replies] must hold 1 to ${MAX_QUICK_REPLIES} items`;
+  }
+  const bad = quickReplies.findIndex(
+    (q) => !isRecord(q) || q.content_type !== 'text' || !isNonEmptyString(q.title) || [...q.title].length > QUICK_REPLY_TITLE_CHARS || !isNonEmptyString(q.payload),
+  );
+  return bad >= 0 ? `param message[quick_replies][${bad}] must be {content_type: text, title ≤ ${QUICK_REPLY_TITLE_CHARS} chars, payload}` : undefined;
+}
+
+function attachmentProblem(attachment: unknown, where: string): string | undefined {
+  if (!isRecord(attachment) || typeof attachment.type !== 'string' || !ATTACHMENT_TYPES.has(attachment.type)) {
+    return `param ${where}[type] must be one of ${[...ATTACHMENT_TYPES].join(', ')}`;
+  }
+  const payload = attachment.payload;
+  if (!isRecord(payload)) return `param ${where}[payload] must be an object`;
+  if (attachment.type === 'template') {
+    return isNonEmptyString(payload.template_type) ? undefined : `param ${where}[payload][template_type] is required`;
+  }
+  if (isNonEmptyString(payload.attachment_id)) return undefined;
+  return isHttpUrl(payload.url) ? undefined : `param ${where}[payload][url] must be an http(s) URL`;
+}
+
+/** HUMAN_AGENT is the only tag for Instagram (https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags). */
+function messagingTypeProblem(body: Record<string, unknown>): string | undefined {
+  const type = body.messaging_type;
+  if (type !== undefined && (typeof type !== 'string' || !MESSAGING_TYPES.has(type))) {
+    return `param messaging_type must be one of ${[...MESSAGING_TYPES].join(', ')}`;
+  }
+  if (type === 'MESSAGE_TAG' && body.tag !== 'HUMAN_AGENT') return 'param tag must be HUMAN_AGENT when messaging_type is MESSAGE_TAG';
+  if (type !== 'MESSAGE_TAG' && body.tag !== undefined) return 'param tag requires messaging_type MESSAGE_TAG';
+  return undefined;
+}
+
+// ---- wire helpers ----
+
+/** `Authorization: Bearer <token>` or `?access_token=` (https://developers.facebook.com/docs/instagram-platform/overview). */
+function hasToken(c: Context, accessToken: string): boolean {
+  const header = c.req.header('authorization');
+  const token = header?.startsWith('Bearer ') ? header.slice(7) : c.req.query('access_token');
+  return token === accessToken;
+}
+
+/** Meta's error envelope, usually with HTTP 400 (https://developers.facebook.com/docs/graph-api/guides/error-handling). */
+function graphError(error: GraphError): Response {
+  const body = { error: { ...error, fbtrace_id: randomUUID().replace(/-/g, '').slice(0, 11) } };
+  return new Response(JSON.stringify(body), { status: 400, headers: { 'content-type': 'application/json' } });
+}
+
+function injectedFailure(failure: FakeGraphFailure): Response {
+  const headers = { 'content-type': 'application/json', ...failure.headers };
+  return new Response(JSON.stringify(failure.body), { status: failure.status, headers });
+}
+
+function invalidParameter(problem: string): Response {
+  return graphError({ message: `(#100) ${problem}`, type: 'OAuthException', code: 100 });
+}
+
+function unknownPath(c: Context): Response {
+  return graphError({ message: `Unknown path components: ${c.req.path}`, type: 'OAuthException', code: 2500 });
+}
+
+/** A Meta-style message id: opaque base64 text, unique per send. */
+function freshMid(accountId: string): string {
+  return Buffer.from(`ig_item:1:IGMessageID:${accountId}:${randomUUID()}`).toString('base64url');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  return typeof value === 'string' && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

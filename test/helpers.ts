@@ -1,0 +1,89 @@
+/** Shared test plumbing: temp dirs, a bridge config pointing at the local fakes, signed Instagram posts. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type Config } from '../src/config.js';
+import { signMetaBody } from '../src/channels/instagram/verify.js';
+
+export const TEST = {
+  genesysClientId: 'test-client-id',
+  genesysClientSecret: 'test-client-secret-0123456789',
+  integrationId: '0a1b2c3d-1111-4222-8333-944455566677',
+  webhookSecret: 'genesys-webhook-secret-0123456789',
+  connectionId: 'acme-instagram',
+  accountId: '17841400000000042',
+  appSecret: 'meta-app-secret-for-tests',
+  verifyToken: 'verify-me-please',
+  accessToken: 'IGQVJ-test-access-token',
+  customer: '9900112233445566',
+} as const;
+
+export function tempDir(prefix = 'dmbridge-test-'): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface TestConfigOptions {
+  genesysUrl: string;
+  graphUrl?: string;
+  store: string;
+  port?: number;
+  queue?: Partial<Config['queue']>;
+}
+
+/** A raw (pre-validation) config object, as an operator would write it in YAML. */
+export function rawTestConfig(o: TestConfigOptions) {
+  return {
+    server: { host: '127.0.0.1', port: o.port ?? 0 },
+    store: o.store,
+    log: { level: 'silent' },
+    queue: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 5, ...o.queue },
+    genesys: {
+      region: 'mypurecloud.com',
+      loginBaseUrl: o.genesysUrl,
+      apiBaseUrl: o.genesysUrl,
+      clientId: TEST.genesysClientId,
+      clientSecret: TEST.genesysClientSecret,
+      timeoutMs: 2000,
+    },
+    connections: [
+      {
+        id: TEST.connectionId,
+        channel: 'instagram',
+        accountId: TEST.accountId,
+        appSecret: TEST.appSecret,
+        verifyToken: TEST.verifyToken,
+        accessToken: TEST.accessToken,
+        graphBaseUrl: o.graphUrl ?? 'http://127.0.0.1:9',
+        genesys: { integrationId: TEST.integrationId, webhookSecret: TEST.webhookSecret },
+      },
+    ],
+  };
+}
+
+export function testConfig(o: TestConfigOptions): Config {
+  return configSchema.parse(rawTestConfig(o));
+}
+
+/** POSTs a body to the Instagram webhook route, signed as Meta would sign it (or with the given header). */
+export async function postInstagram(
+  bridgeUrl: string,
+  body: unknown,
+  opts: { secret?: string; signature?: string | null; contentType?: string } = {},
+): Promise<Response> {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
+  const signature = opts.signature === undefined ? signMetaBody(raw, opts.secret ?? TEST.appSecret) : opts.signature;
+  if (signature !== null) headers['x-hub-signature-256'] = signature;
+  return fetch(`${bridgeUrl}/webhooks/instagram`, { method: 'POST', headers, body: raw });
+}
+
+/** Polls until `check` returns true or the time is up; returns whether it held. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, everyMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
