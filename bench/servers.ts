@@ -2,7 +2,9 @@
  * The servers the ingest benchmark compares, each started in its own process so its RSS can be read:
  *   genesys  <port> <latencyMs>          the fake Genesys
  *   empty    <port>                      the ceiling: same server stack (Hono on @hono/node-server), reads the body, answers 200
- *   dmbridge <port> <genesysUrl> <db>    the real bridge: verify, parse, store (group commit), ack; worker delivers
+ *   dmbridge <port> <genesysUrl> <db> [deliver|hold]
+ *                                        the real bridge: verify, parse, store (group commit), ack; its worker
+ *                                        delivers meanwhile (deliver) or is not started (hold: ingest alone)
  *   forward  <port> <genesysUrl>         the naive design: verify, parse, POST to Genesys, then ack
  * Prints "ready <url>" when listening.
  */
@@ -18,7 +20,8 @@ import { silentLogger } from '../src/logger.js';
 import { startFakeGenesys } from '../src/sandbox/fake-genesys.js';
 import { TEST, testConfig } from '../test/helpers.js';
 
-const [mode, portArg, arg1, arg2] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const [mode, portArg, arg1, arg2] = argv;
 const port = Number(portArg ?? 0);
 
 function listen(app: Hono): Promise<string> {
@@ -51,8 +54,7 @@ async function main(): Promise<string> {
     }
     case 'dmbridge': {
       const config = testConfig({ genesysUrl: arg1!, store: `sqlite:${arg2!}`, port, queue: { concurrency: 64, pollMs: 200 } });
-      config.server.bodyLimitBytes = 1024 * 1024;
-      return (await startServer({ config, logger: silentLogger })).url;
+      return (await startServer({ config, logger: silentLogger, worker: argv[3] !== 'hold' })).url;
     }
     case 'forward': {
       const config = testConfig({ genesysUrl: arg1!, store: 'sqlite::memory:' });

@@ -9,6 +9,7 @@ import type { GenesysConfig } from '../config.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { fetchText } from '../net/fetch-text.js';
 import { classifyGenesysFetchError, classifyGenesysResponse } from './errors.js';
 
 export interface GenesysTokenProviderOptions {
@@ -74,17 +75,20 @@ export class GenesysTokenProvider {
     let response: Response;
     let bodyText: string;
     try {
-      response = await this.fetch(`${loginBaseUrl}/oauth/token`, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
+      ({ response, bodyText } = await fetchText(
+        this.fetch,
+        `${loginBaseUrl}/oauth/token`,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+          },
+          body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
         },
-        body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      bodyText = await response.text();
+        timeoutMs,
+      ));
     } catch (err) {
       const { error, statusLabel } = classifyGenesysFetchError(err, 'token', timeoutMs);
       this.count(statusLabel);

@@ -8,6 +8,7 @@ import type { GenesysConfig } from '../config.js';
 import { PermanentError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { fetchText } from '../net/fetch-text.js';
 import { GenesysTokenProvider } from './auth.js';
 import { classifyGenesysFetchError, classifyGenesysResponse } from './errors.js';
 import type { GenesysInboundMessage } from './translate.js';
@@ -144,13 +145,16 @@ export class GenesysClient {
   ): Promise<{ response: Response; bodyText: string }> {
     const { timeoutMs } = this.config;
     try {
-      const response = await this.fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-        body: payload,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const bodyText = await response.text();
+      const { response, bodyText } = await fetchText(
+        this.fetch,
+        url,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+          body: payload,
+        },
+        timeoutMs,
+      );
       this.count(endpoint, String(response.status));
       return { response, bodyText };
     } catch (err) {

@@ -2,10 +2,17 @@
  * The default store engine: one SQLite file (better-sqlite3, WAL) shared by the HTTP intake and the workers
  * of one instance.
  *
- * Durability: WAL with `synchronous = FULL` fsyncs every commit, so a resolved `enqueue` survives kill -9 and
- * power loss; every state change is one transaction. better-sqlite3 is synchronous, so each commit blocks the
- * event loop for one fsync; GROUP COMMIT (see `enqueue`) pays that fsync once for every webhook that arrived
- * in the same event-loop turn instead of once per webhook.
+ * GROUP COMMIT: every write (enqueue, lease, complete, retry, dead letter) joins a queue that is written in
+ * ONE transaction on the next `setImmediate`, and each caller gets its own result. In WAL mode every commit
+ * appends each page it touched, so many small transactions cost far more than one that carries them all;
+ * this is what lets one instance acknowledge thousands of webhooks per second while its worker delivers.
+ *
+ * Durability: a batch holding an enqueue commits with `synchronous = FULL`, which in WAL mode fsyncs the
+ * commit, so a resolved `enqueue` (an acknowledged webhook) survives kill -9 and power loss. A batch of worker
+ * bookkeeping only commits with `synchronous = NORMAL`: that survives a process crash, and because the WAL is
+ * sequential the next FULL commit makes it durable too. On power loss the latest bookkeeping may be lost, so a
+ * job delivered just before may run again with the same message id (at-least-once); nothing acknowledged is.
+ * https://www.sqlite.org/pragma.html#pragma_synchronous , https://www.sqlite.org/wal.html
  *
  * Ordering: the `head` column marks the one job of each conversation that may run next (the lowest id among
  * its pending and leased jobs when it became head). It is maintained in the same transaction as every state
@@ -30,7 +37,7 @@ import {
 
 export interface SqliteStoreOptions {
   clock?: Clock;
-  /** FULL (default) survives power loss; NORMAL survives a process crash only, for throwaway setups. */
+  /** Enqueue commits: FULL (default) survives power loss; NORMAL survives a process crash only, for throwaway setups. */
   synchronous?: 'FULL' | 'NORMAL';
   /** How long a write waits for another process's transaction before failing with SQLITE_BUSY. */
   busyTimeoutMs?: number;
@@ -55,7 +62,7 @@ const MIGRATIONS: readonly string[] = [
     created_at       INTEGER NOT NULL,
     finished_at      INTEGER
   );
-  CREATE INDEX jobs_active ON jobs (conversation_key, id, state) WHERE state IN ('pending', 'leased');
+  CREATE INDEX jobs_active ON jobs (conversation_key, id) WHERE state IN ('pending', 'leased');
   CREATE INDEX jobs_ready  ON jobs (run_at, id) WHERE head = 1 AND state = 'pending';
   CREATE INDEX jobs_leased ON jobs (lease_until) WHERE state = 'leased';
   CREATE INDEX jobs_done   ON jobs (finished_at) WHERE state = 'done';
@@ -160,9 +167,12 @@ interface JobInsert {
   payload: string;
 }
 
-interface PendingEnqueue {
-  jobs: JobInsert[];
-  resolve(result: EnqueueResult): void;
+/** One caller's write, waiting for the next group commit. */
+interface QueuedWrite {
+  run(now: number): unknown;
+  /** True for enqueues: the commit must be fsynced before the caller may acknowledge a webhook. */
+  durable: boolean;
+  resolve(result: unknown): void;
   reject(error: unknown): void;
 }
 
@@ -171,34 +181,28 @@ type Statements = { [K in keyof typeof SQL]: Database.Statement };
 export class SqliteStore implements Store {
   private readonly stmt: Statements;
   private readonly clock: Clock;
-  private queued: PendingEnqueue[] = [];
+  private queued: QueuedWrite[] = [];
   private flushScheduled = false;
   private closed = false;
-  private readonly insertBatch: (batch: JobInsert[][], now: number) => EnqueueResult[];
-  private readonly settleHead: (stmt: Database.Statement, params: Record<string, unknown>) => boolean;
+  private readonly runBatch: (batch: QueuedWrite[], now: number) => unknown[];
+  private readonly syncDurable: Database.Statement;
+  private readonly syncBookkeeping: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
     clock: Clock,
+    enqueueSync: 'FULL' | 'NORMAL',
   ) {
     this.clock = clock;
     this.stmt = prepareAll(db);
-    this.insertBatch = immediate(db, (batch: JobInsert[][], now: number) => batch.map((jobs) => this.insertJobs(jobs, now)));
-    this.settleHead = immediate(db, (stmt: Database.Statement, params: Record<string, unknown>) => {
-      const row = stmt.get(params) as { conversation_key: string } | undefined;
-      if (!row) return false;
-      this.stmt.promoteNext.run(row.conversation_key);
-      return true;
-    });
+    this.syncDurable = db.prepare(`PRAGMA synchronous = ${enqueueSync}`);
+    this.syncBookkeeping = db.prepare('PRAGMA synchronous = NORMAL');
+    this.syncBookkeeping.run();
+    this.runBatch = immediate(db, (batch: QueuedWrite[], now: number) => batch.map((write) => write.run(now)));
   }
 
-  /**
-   * GROUP COMMIT: calls made in the same event-loop turn are written together in one transaction on the next
-   * `setImmediate`, and each caller gets its own result. If that transaction fails, every caller in it is
-   * rejected (nothing of the batch was stored), so no webhook is acknowledged for data that is not on disk.
-   */
+  /** A dedupe key seen before (or earlier in this call) is dropped; resolves once the batch is fsynced. */
   enqueue(jobs: NewJob[]): Promise<EnqueueResult> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
     let inserts: JobInsert[];
     try {
       inserts = jobs.map(toInsert);
@@ -206,39 +210,34 @@ export class SqliteStore implements Store {
       return Promise.reject(err);
     }
     if (inserts.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
-    return new Promise((resolve, reject) => {
-      this.queued.push({ jobs: inserts, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.write((now) => this.insertJobs(inserts, now), true);
   }
 
   async lease(opts: LeaseOptions): Promise<Job[]> {
     if (opts.limit <= 0) return [];
-    const now = this.clock();
-    const rows = this.stmt.lease.all({ owner: opts.owner, until: now + opts.leaseMs, now, limit: opts.limit }) as JobRow[];
+    const rows = await this.write(
+      (now) => this.stmt.lease.all({ owner: opts.owner, until: now + opts.leaseMs, now, limit: opts.limit }) as JobRow[],
+    );
     return rows.map(toJob).sort((a, b) => Number(a.id) - Number(b.id));
   }
 
   async complete(jobId: string, owner: string): Promise<boolean> {
     const id = parseJobId(jobId);
     if (id === undefined) return false;
-    return this.settleHead(this.stmt.complete, { id, owner, now: this.clock() });
+    return this.write((now) => this.settleHead(this.stmt.complete, { id, owner, now }));
   }
 
   async retry(jobId: string, owner: string, opts: RetryOptions): Promise<boolean> {
     const id = parseJobId(jobId);
     if (id === undefined) return false;
-    const params = { id, owner, now: this.clock(), runAt: opts.runAt, error: opts.error, counted: opts.countAttempt ? 1 : 0 };
-    return this.stmt.retry.run(params).changes === 1;
+    const counted = opts.countAttempt ? 1 : 0;
+    return this.write((now) => this.stmt.retry.run({ id, owner, now, runAt: opts.runAt, error: opts.error, counted }).changes === 1);
   }
 
   async deadLetter(jobId: string, owner: string, error: string): Promise<boolean> {
     const id = parseJobId(jobId);
     if (id === undefined) return false;
-    return this.settleHead(this.stmt.deadLetter, { id, owner, now: this.clock(), error });
+    return this.write((now) => this.settleHead(this.stmt.deadLetter, { id, owner, now, error }));
   }
 
   async pause(key: string, until: number): Promise<void> {
@@ -279,7 +278,7 @@ export class SqliteStore implements Store {
     return this.stmt.requeueDead.run({ id, now: this.clock() }).changes === 1;
   }
 
-  /** Writes any enqueue still waiting for its group commit, then closes the file. Idempotent. */
+  /** Writes whatever is still waiting for its group commit, then closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
@@ -287,22 +286,44 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /** Queues a write for the next group commit (see the file comment). */
+  private write<T>(run: (now: number) => T, durable = false): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ run, durable, resolve: resolve as (result: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** If the transaction fails, every caller in it is rejected: nothing of the batch was stored. */
   private flush(): void {
     this.flushScheduled = false;
     const batch = this.queued;
     this.queued = [];
     if (batch.length === 0) return;
-    let results: EnqueueResult[];
+    const durable = batch.some((write) => write.durable);
+    let results: unknown[];
+    if (durable) this.syncDurable.run();
     try {
-      results = this.insertBatch(
-        batch.map((p) => p.jobs),
-        this.clock(),
-      );
+      results = this.runBatch(batch, this.clock());
     } catch (err) {
-      for (const caller of batch) caller.reject(err);
+      for (const write of batch) write.reject(err);
       return;
+    } finally {
+      if (durable) this.syncBookkeeping.run();
     }
-    batch.forEach((caller, i) => caller.resolve(results[i]!));
+    batch.forEach((write, i) => write.resolve(results[i]));
+  }
+
+  /** Settles a head job and promotes the next job of its conversation; false when the lease was lost. */
+  private settleHead(stmt: Database.Statement, params: Record<string, unknown>): boolean {
+    const row = stmt.get(params) as { conversation_key: string } | undefined;
+    if (!row) return false;
+    this.stmt.promoteNext.run(row.conversation_key);
+    return true;
   }
 
   /** One caller's jobs, inside the group transaction. A dedupe key seen before (or earlier in this call) is dropped. */
@@ -335,14 +356,13 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Sq
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
     migrate(db);
   } catch (err) {
     db.close();
     throw err;
   }
-  return new SqliteStore(db, opts.clock ?? systemClock);
+  return new SqliteStore(db, opts.clock ?? systemClock, opts.synchronous ?? 'FULL');
 }
 
 function migrate(db: Database.Database): void {
