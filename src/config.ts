@@ -2,6 +2,7 @@
  * The one configuration schema. Defaults live here and nowhere else. `loadConfig` reads YAML (JSON is
  * YAML too), interpolates `${ENV_VAR}`, validates, and throws a ConfigError naming the exact key.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -71,7 +72,8 @@ export const configSchema = z.strictObject({
   server: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
+      /** A number, or a string of digits (so `port: ${PORT}` works). */
+      port: z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v), z.number().int().min(0).max(65535)).default(8080),
       publicUrl: z.url().optional(),
       /** Largest webhook body accepted; Meta batches up to 1000 updates in one POST. */
       bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
@@ -117,28 +119,50 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(top level)';
 }
 
-/** Replaces `${NAME}` in every string of a parsed document; an unset variable is an error naming the key. */
-function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[] = []): unknown {
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * `${NAME}` may stand anywhere, including unquoted inside a YAML flow map (`{ secret: ${SECRET} }`, where a
+ * bare `{` would open a nested map). So references are swapped for inert placeholders before the YAML parser
+ * runs, and the values are put back into the parsed strings afterwards: a value is never parsed as YAML, so a
+ * secret containing `#`, `:` or quotes stays exactly what it is.
+ */
+function hideEnvReferences(text: string): { text: string; names: string[]; placeholder: RegExp } {
+  const nonce = randomBytes(6).toString('hex');
+  const names: string[] = [];
+  const hidden = text.replace(ENV_REFERENCE, (_m, name: string) => `__dmbridge_env_${nonce}_${names.push(name) - 1}__`);
+  return { text: hidden, names, placeholder: new RegExp(`__dmbridge_env_${nonce}_(\\d+)__`, 'g') };
+}
+
+/** Puts environment values where the placeholders are; an unset variable is an error naming the key. */
+function restoreEnvReferences(
+  value: unknown,
+  refs: { names: string[]; placeholder: RegExp },
+  env: NodeJS.ProcessEnv,
+  path: PropertyKey[] = [],
+): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    return value.replace(refs.placeholder, (_m, index: string) => {
+      const name = refs.names[Number(index)]!;
       const v = env[name];
       if (v === undefined) throw new ConfigError(`${formatPath(path)}: environment variable ${name} is not set`);
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => restoreEnvReferences(v, refs, env, [...path, i]));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, restoreEnvReferences(v, refs, env, [...path, k])]));
   }
   return value;
 }
 
 export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const refs = hideEnvReferences(text);
+  const doc = parseDocument(refs.text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(`${source}: not valid YAML or JSON: ${doc.errors[0]!.message}`);
   }
-  const raw = interpolateEnv(doc.toJS(), env);
+  const raw = restoreEnvReferences(doc.toJS(), refs, env);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
