@@ -7,7 +7,14 @@ import type { Hono } from 'hono';
 import type { Config, InstagramConnection } from './config.js';
 import { GenesysClient } from './genesys/client.js';
 import { genesysPauseKey } from './genesys/errors.js';
+import { GraphClient } from './channels/instagram/graph-client.js';
+import { createInstagramReplier } from './channels/instagram/reply.js';
 import { GENESYS_INBOUND_JOB, createGenesysInboundHandler } from './genesys/inbound-job.js';
+import { createProfileLookup } from './inbound/profiles.js';
+import { PLATFORM_ECHO_JOB, PLATFORM_READ_JOB, createEchoHandler, createReadHandler } from './outbound/echo-job.js';
+import { GenesysIntake } from './outbound/genesys-intake.js';
+import { GENESYS_RECEIPT_JOB, createReceiptHandler } from './outbound/receipt-job.js';
+import { REPLY_JOB, createReplyHandler } from './outbound/reply-job.js';
 import { createHttpApp } from './http/app.js';
 import { InstagramIntake } from './inbound/instagram.js';
 import type { Logger } from './logger.js';
@@ -50,29 +57,47 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     clock,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
+  const genesysPause = genesysPauseKey(config.genesys.clientId);
+  const instagramConnections = config.connections.filter((c): c is InstagramConnection => c.channel === 'instagram');
+  const graphClients = new Map(
+    instagramConnections.map((connection) => [
+      connection.id,
+      new GraphClient({ connection, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) }),
+    ]),
+  );
+  const profiles = createProfileLookup({
+    store,
+    clock,
+    logger,
+    fetchers: new Map([...graphClients].map(([id, graph]) => [id, (customerId: string) => graph.getProfile(customerId)])),
+  });
+  const repliers = new Map(
+    instagramConnections.map((connection) => [
+      connection.id,
+      { connection, replier: createInstagramReplier(connection, graphClients.get(connection.id)!) },
+    ]),
+  );
+
+  // Wakes the worker when jobs were stored; only ever called after the worker below exists.
+  const onEnqueued = () => worker.notify();
   const worker = new Worker({
     store,
     owner: `dmbridge-${randomUUID()}`,
     handlers: {
-      [GENESYS_INBOUND_JOB]: createGenesysInboundHandler({
-        connections: config.connections,
-        client: genesys,
-        pauseKey: genesysPauseKey(config.genesys.clientId),
-      }),
+      [GENESYS_INBOUND_JOB]: createGenesysInboundHandler({ connections: config.connections, client: genesys, store, clock, profiles, pauseKey: genesysPause }),
+      [REPLY_JOB]: createReplyHandler({ store, repliers, clock, logger, metrics, onEnqueued }),
+      [GENESYS_RECEIPT_JOB]: createReceiptHandler({ connections: config.connections, client: genesys, pauseKey: genesysPause }),
+      [PLATFORM_ECHO_JOB]: createEchoHandler({ store, connections: config.connections, genesys, clock, logger, metrics, genesysPauseKey: genesysPause }),
+      [PLATFORM_READ_JOB]: createReadHandler({ store, logger, metrics }),
     },
     ...config.queue,
     clock,
     logger,
     metrics,
   });
-  const instagram = new InstagramIntake({
-    connections: config.connections.filter((c): c is InstagramConnection => c.channel === 'instagram'),
-    store,
-    metrics,
-    logger,
-    onEnqueued: () => worker.notify(),
-  });
-  const app = createHttpApp({ instagram, metrics, logger, bodyLimitBytes: config.server.bodyLimitBytes });
+  const instagram = new InstagramIntake({ connections: instagramConnections, store, metrics, logger, onEnqueued });
+  const genesysIntake = new GenesysIntake({ connections: config.connections, store, metrics, logger, clock, onEnqueued });
+  const app = createHttpApp({ instagram, genesys: genesysIntake, metrics, logger, bodyLimitBytes: config.server.bodyLimitBytes });
 
   let purgeTimer: NodeJS.Timeout | undefined;
   const purge = async () => {

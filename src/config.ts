@@ -30,6 +30,14 @@ const instagramConnection = z.strictObject({
   accessToken: nonEmpty,
   graphBaseUrl: z.url().default('https://graph.instagram.com'),
   graphApiVersion: z.string().regex(/^v\d+\.\d+$/, 'must look like v23.0').default('v23.0'),
+  /**
+   * Send human agents' replies with Meta's HUMAN_AGENT tag between 24 hours and 7 days after the customer's
+   * last message. Needs the Human Agent feature approved for the app in Meta's App Review.
+   * https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags
+   */
+  humanAgentTag: z.boolean().default(false),
+  /** Show the agent what the brand sent from the Instagram app itself (echoes not sent through dmbridge). */
+  forwardAppReplies: z.boolean().default(false),
   genesys: genesysBinding,
 });
 

@@ -2,8 +2,11 @@
  * The fake Genesys must be at least as strict as the real one, or the bridge's tests prove nothing.
  * Raw HTTP only: these tests do not use the bridge's Genesys client.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { parseGenesysOutbound, verifyGenesysSignature } from '../src/genesys/webhook.js';
+import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
 
 const CLIENT_ID = 'fake-test-client';
 const CLIENT_SECRET = 'fake-test-secret-0123456789';
@@ -274,6 +277,22 @@ describe('fake Genesys: receipts and events', () => {
     await expectBadRequest(await post('receipt', receipt('Failed', { reasons: [{ code: 'GeneralError' }] })), /\.reasons\.0\.message/);
   });
 
+  it('rejects a reason code Genesys does not define', async () => {
+    const res = await post('receipt', receipt('Failed', { reasons: [{ code: 'WindowClosed', message: 'window closed' }] }));
+    await expectBadRequest(res, /\.reasons\.0\.code/);
+  });
+
+  it('records accepted receipts, and waitForReceipts resolves once enough arrived and rejects on timeout', async () => {
+    fake.receipts.length = 0;
+    const waiting = fake.waitForReceipts(2, 2000);
+    await post('receipt', receipt('Delivered'));
+    await post('receipt', receipt('Failed')); // rejected: not recorded
+    await post('receipt', receipt('Failed', { reasons: [{ message: 'blocked' }] }));
+    await expect(waiting).resolves.toBeUndefined();
+    expect(fake.receipts.map((r) => (r.body as { status: string }).status)).toEqual(['Delivered', 'Failed']);
+    await expect(fake.waitForReceipts(3, 100)).rejects.toThrow('2 of 3 receipts');
+  });
+
   it('rejects a receipt without id, channel.to.id or channel.time', async () => {
     const noId: Record<string, unknown> = receipt('Delivered');
     delete noId.id;
@@ -342,5 +361,163 @@ describe('fake Genesys: test controls', () => {
     const list = (await (await fetch(`${fake.url}/sandbox/messages`)).json()) as Array<{ integrationId: string; body: unknown }>;
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ integrationId: INTEGRATION, body: textMessage() });
+  });
+});
+
+describe('fake Genesys: outbound notifications (playing the agent)', () => {
+  const SECRET = 'genesys-webhook-secret-0123456789';
+  const CUSTOMER = '9900112233445566';
+
+  /** A local webhook receiver answering each POST with the next scripted status; 'hold' never answers. */
+  async function receiver(script: Array<number | 'hold'>) {
+    const requests: Array<{ raw: Buffer; signature: string | undefined; contentType: string | undefined }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const signature = req.headers['x-hub-signature-256'];
+        requests.push({ raw: Buffer.concat(chunks), signature: typeof signature === 'string' ? signature : undefined, contentType: req.headers['content-type'] });
+        const next = script[requests.length - 1] ?? 200;
+        if (next !== 'hold') res.writeHead(next, { 'content-type': 'text/plain' }).end(`answer ${next}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/genesys/acme-instagram`,
+      requests,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  const agentReply = () => outboundWebhookBody({ integrationId: INTEGRATION, customerId: CUSTOMER, text: 'Your parcel ships today.' });
+
+  it('builds an agent text notification in the shape Genesys sends', () => {
+    const { id, body } = agentReply();
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(body).toEqual({
+      id,
+      channel: {
+        id: INTEGRATION,
+        platform: 'Open',
+        type: 'Private',
+        messageId: id,
+        to: { id: CUSTOMER, idType: 'Opaque' },
+        from: { nickname: expect.any(String), id: INTEGRATION, idType: 'Opaque' },
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      },
+      conversationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      type: 'Text',
+      text: 'Your parcel ships today.',
+      direction: 'Outbound',
+      originatingEntity: 'Human',
+    });
+  });
+
+  it('builds notifications the bridge parses into the intended commands', () => {
+    const image = outboundWebhookBody({
+      integrationId: INTEGRATION,
+      customerId: CUSTOMER,
+      originatingEntity: 'Bot',
+      attachments: [{ mediaType: 'Image', url: 'https://api-downloads.mypurecloud.ie/api/v2/downloads/abc', mime: 'image/png', filename: 'a.png' }],
+    });
+    expect(parseGenesysOutbound(image.body)).toMatchObject({
+      kind: 'command',
+      command: { kind: 'message', genesysMessageId: image.id, originatingEntity: 'Bot', attachments: [{ mediaType: 'Image', filename: 'a.png' }] },
+    });
+    const quickReplies = outboundWebhookBody({
+      integrationId: INTEGRATION,
+      customerId: CUSTOMER,
+      type: 'Structured',
+      text: 'Track another order?',
+      content: [{ contentType: 'QuickReply', quickReply: { text: 'Yes', payload: 'YES' } }],
+    });
+    expect(parseGenesysOutbound(quickReplies.body)).toMatchObject({ kind: 'command', command: { quickReplies: [{ text: 'Yes', payload: 'YES' }] } });
+    const typing = outboundWebhookBody({ integrationId: INTEGRATION, customerId: CUSTOMER, type: 'Event' });
+    expect(parseGenesysOutbound(typing.body)).toMatchObject({ kind: 'command', command: { kind: 'typing' } });
+    const receipt = outboundWebhookBody({ integrationId: INTEGRATION, customerId: CUSTOMER, type: 'Receipt' });
+    expect(parseGenesysOutbound(receipt.body)).toEqual({ kind: 'ignore', reason: 'receipt', genesysMessageId: receipt.id });
+  });
+
+  it('retries like Genesys: 503, 503 then 200 takes 3 attempts, each signed in base64 over the exact bytes', async () => {
+    const bridge = await receiver([503, 503, 200]);
+    try {
+      const { body } = agentReply();
+      const result = await deliverOutbound(bridge.url, body, SECRET, { retryDelayMs: 10 });
+      expect(result).toEqual({ status: 200, text: 'answer 200', attempts: 3 });
+      expect(bridge.requests).toHaveLength(3);
+      for (const request of bridge.requests) {
+        expect(request.contentType).toBe('application/json');
+        expect(request.raw.toString('utf8')).toBe(JSON.stringify(body));
+        expect(verifyGenesysSignature(request.raw, request.signature, SECRET)).toEqual({ ok: true, variant: 'base64' });
+      }
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('signs in hex when asked', async () => {
+    const bridge = await receiver([200]);
+    try {
+      await deliverOutbound(bridge.url, agentReply().body, SECRET, { encoding: 'hex' });
+      expect(verifyGenesysSignature(bridge.requests[0]!.raw, bridge.requests[0]!.signature, SECRET)).toEqual({ ok: true, variant: 'hex' });
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('retries 429 and a timed-out attempt', async () => {
+    const bridge = await receiver([429, 'hold', 200]);
+    try {
+      const result = await deliverOutbound(bridge.url, agentReply().body, SECRET, { retryDelayMs: 10, timeoutMs: 200 });
+      expect(result).toMatchObject({ status: 200, attempts: 3 });
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('gives up after 5 retries (6 attempts) and returns the last answer', async () => {
+    const bridge = await receiver(Array(10).fill(500));
+    try {
+      const result = await deliverOutbound(bridge.url, agentReply().body, SECRET, { retryDelayMs: 1 });
+      expect(result).toMatchObject({ status: 500, attempts: 6 });
+      expect(bridge.requests).toHaveLength(6);
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('rejects when the last attempt timed out too', async () => {
+    const bridge = await receiver(Array(6).fill('hold'));
+    try {
+      await expect(deliverOutbound(bridge.url, agentReply().body, SECRET, { retryDelayMs: 1, timeoutMs: 50 })).rejects.toThrow(
+        'did not answer within 50 ms on the last of 6 attempts',
+      );
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it.each([200, 202, 400, 401])('does not retry a %i answer', async (status) => {
+    const bridge = await receiver([status, 200]);
+    try {
+      expect(await deliverOutbound(bridge.url, agentReply().body, SECRET, { retryDelayMs: 1 })).toMatchObject({ status, attempts: 1 });
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('sends a string body byte for byte', async () => {
+    const bridge = await receiver([200]);
+    try {
+      const pretty = JSON.stringify(agentReply().body, null, 2);
+      await deliverOutbound(bridge.url, pretty, SECRET);
+      expect(bridge.requests[0]!.raw.toString('utf8')).toBe(pretty);
+      expect(verifyGenesysSignature(bridge.requests[0]!.raw, bridge.requests[0]!.signature, SECRET)).toEqual({ ok: true, variant: 'base64' });
+    } finally {
+      await bridge.close();
+    }
   });
 });

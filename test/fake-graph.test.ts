@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeGraph, type FakeGraph } from '../src/sandbox/fake-graph.js';
+import { graphFailure, startFakeGraph, type FakeGraph } from '../src/sandbox/fake-graph.js';
 
 const TOKEN = 'IGQVJ-fake-graph-token';
 const ACCOUNT = '17841400000000042';
@@ -23,6 +23,7 @@ afterAll(async () => {
 beforeEach(() => {
   graph.sends.length = 0;
   graph.setLatency(0);
+  graph.setResponseHeaders({});
 });
 
 async function getJson(path: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) {
@@ -91,6 +92,7 @@ describe('fake Graph API: Send API', () => {
       [`/v23.0/${ACCOUNT}/messages`, text('Hello')],
       ['/v23.0/me/messages', text('Hello again')],
     ]);
+    expect(graph.sends.map((s) => s.messageId)).toEqual([first.body.message_id, second.body.message_id]);
   });
 
   it('answers a wrong token with 190 and records nothing', async () => {
@@ -188,5 +190,34 @@ describe('fake Graph API: Send API', () => {
     const res = await fetch(`${graph.url}/v23.0/${ACCOUNT}/conversations`, { method: 'POST' });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error).toMatchObject({ code: 2500 });
+  });
+
+  it('builds injected failures in the Graph envelope, for any code and subcode', async () => {
+    graph.failNext(1, graphFailure(10, 2534022));
+    graph.failNext(1, graphFailure(2, undefined, { status: 500, isTransient: true }));
+    const expired = await send(text('Hello'));
+    expect(expired.status).toBe(400);
+    expect(expired.body.error).toMatchObject({ code: 10, error_subcode: 2534022, fbtrace_id: expect.any(String) });
+    const transient = await send(text('Hello'));
+    expect(transient.status).toBe(500);
+    expect(transient.body.error).toMatchObject({ code: 2, is_transient: true });
+    expect(transient.body.error).not.toHaveProperty('error_subcode');
+  });
+
+  it('fails profile reads on demand without touching sends', async () => {
+    graph.failNext(1, graphFailure(230, undefined, { message: 'User consent is required to access user profile' }), 'profile');
+    expect((await send(text('Hello'))).status).toBe(200);
+    const refused = await getJson(`/v23.0/${CUSTOMER}?fields=name`);
+    expect(refused.body.error).toMatchObject({ code: 230 });
+    expect((await getJson(`/v23.0/${CUSTOMER}?fields=name`)).status).toBe(200);
+  });
+
+  it('adds the configured usage headers to every answer', async () => {
+    const usage = JSON.stringify({ [ACCOUNT]: [{ type: 'instagram', call_count: 96, total_cputime: 10, total_time: 10, estimated_time_to_regain_access: 0 }] });
+    graph.setResponseHeaders({ 'x-business-use-case-usage': usage });
+    expect((await send(text('Hello'))).headers.get('x-business-use-case-usage')).toBe(usage);
+    graph.failNext(1, graphFailure(4));
+    expect((await send(text('Hello'))).headers.get('x-business-use-case-usage')).toBe(usage);
+    expect((await getJson(`/v23.0/${CUSTOMER}?fields=name`)).headers.get('x-business-use-case-usage')).toBe(usage);
   });
 });

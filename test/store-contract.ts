@@ -249,6 +249,41 @@ export function storeContract(name: string, makeStore: (clock: Clock) => Promise
       });
     });
 
+    describe('conversation state', () => {
+      it('remembers when the customer last wrote, and never moves it backwards for a late webhook', async () => {
+        expect(await store.getConversation('conn:u1')).toEqual({});
+        await store.recordCustomerMessage('conn:u1', START + 5000);
+        await store.recordCustomerMessage('conn:u1', START + 1000);
+        expect(await store.getConversation('conn:u1')).toEqual({ lastInboundAt: START + 5000 });
+        await store.recordCustomerMessage('conn:u1', START + 9000);
+        expect(await store.getConversation('conn:u1')).toEqual({ lastInboundAt: START + 9000 });
+        expect(await store.getConversation('conn:u2')).toEqual({});
+      });
+    });
+
+    describe('records', () => {
+      it('reads back what was put, replaces on put, and keeps namespaces apart', async () => {
+        await store.putRecord('link', 'm1', { genesysId: 'g1', parts: [1, 2] }, now + DAY_MS);
+        await store.putRecord('profile', 'm1', { name: 'Jane' }, now + DAY_MS);
+        expect(await store.getRecord('link', 'm1')).toEqual({ genesysId: 'g1', parts: [1, 2] });
+        await store.putRecord('link', 'm1', { genesysId: 'g2' }, now + DAY_MS);
+        expect(await store.getRecord('link', 'm1')).toEqual({ genesysId: 'g2' });
+        expect(await store.getRecord('profile', 'm1')).toEqual({ name: 'Jane' });
+        expect(await store.getRecord('link', 'nope')).toBeUndefined();
+      });
+
+      it('reads an expired record as absent and purges it', async () => {
+        await store.putRecord('profile', 'u1', { name: 'Jane' }, now + 1000);
+        await store.putRecord('profile', 'u2', { name: 'Joe' }, now + DAY_MS);
+        now += 1000;
+        expect(await store.getRecord('profile', 'u1')).toBeUndefined();
+        await store.purge({ dedupeBefore: 0, doneBefore: 0 });
+        now -= 1000; // an expired record stays gone even for a clock that went back
+        expect(await store.getRecord('profile', 'u1')).toBeUndefined();
+        expect(await store.getRecord('profile', 'u2')).toEqual({ name: 'Joe' });
+      });
+    });
+
     it('counts jobs by state', async () => {
       await store.enqueue([job('a1', 'A'), job('a2', 'A'), job('b1', 'B'), job('c1', 'C'), job('d1', 'D')]);
       expect(await store.stats()).toEqual({ pending: 5, leased: 0, dead: 0, done: 0 });

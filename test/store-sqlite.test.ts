@@ -116,7 +116,7 @@ describe('SqliteStore', () => {
       const path = freshPath();
       await openSqliteStore(path).close();
       const raw = new Database(path);
-      expect(raw.pragma('user_version', { simple: true })).toBe(1);
+      expect(raw.pragma('user_version', { simple: true })).toBe(2);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       raw.pragma('user_version = 99');
       raw.close();

@@ -19,21 +19,33 @@ export type GenesysReasonCode =
   | 'RecipientOptedOut'
   | 'DataFiltered';
 
-/** Worth trying again later: timeouts, 5xx, 429 and rate limits. */
+/**
+ * Worth trying again later: timeouts, 5xx, 429 and rate limits. When retries run out, `reason` and the
+ * message become the agent's Failed receipt, so write the message for the agent.
+ */
 export class RetryableError extends Error {
   override readonly name = 'RetryableError';
   /** Earliest retry the other side asked for (Retry-After), in ms from now. */
   readonly retryAfterMs: number | undefined;
   /** When set, every job using this key (an account, an OAuth client) waits, not just this one. */
   readonly pauseKey: string | undefined;
-  constructor(message: string, opts: { retryAfterMs?: number; pauseKey?: string; cause?: unknown } = {}) {
+  /** The Genesys reason if this is the last attempt (`ServerError` unless said). */
+  readonly reason: GenesysReasonCode;
+  constructor(
+    message: string,
+    opts: { retryAfterMs?: number; pauseKey?: string; reason?: GenesysReasonCode; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.retryAfterMs = opts.retryAfterMs;
     this.pauseKey = opts.pauseKey;
+    this.reason = opts.reason ?? 'ServerError';
   }
 }
 
-/** Will never succeed as sent: bad request, closed window, blocked user, missing permission. */
+/**
+ * Will never succeed as sent: bad request, closed window, blocked user, missing permission. For agent
+ * replies the message is the sentence the agent reads in the Failed receipt: say what happened and what to do.
+ */
 export class PermanentError extends Error {
   override readonly name = 'PermanentError';
   readonly reason: GenesysReasonCode;

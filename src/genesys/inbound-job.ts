@@ -1,13 +1,17 @@
 /**
- * The job that delivers one normalized inbound message to Genesys Open Messaging.
+ * The job that delivers one normalized inbound message to Genesys Open Messaging, with what the bridge knows
+ * besides the message: the customer's profile, the reply window, and which agent message a reaction is about.
  */
 import type { ConnectionConfig } from '../config.js';
-import type { InboundMessage } from '../core/events.js';
+import { conversationKey, type InboundMessage } from '../core/events.js';
 import { PermanentError } from '../core/errors.js';
-import type { Job } from '../store/store.js';
+import type { ProfileLookup } from '../inbound/profiles.js';
+import { PLATFORM_MESSAGE, type PlatformMessageLink } from '../outbound/links.js';
 import type { JobHandler } from '../queue/worker.js';
+import type { Clock, Job, Store } from '../store/store.js';
 import type { GenesysClient } from './client.js';
 import { buildGenesysInboundMessage } from './translate.js';
+import { replyWindowAttributes } from './window-attributes.js';
 
 export const GENESYS_INBOUND_JOB = 'genesys.inbound';
 
@@ -19,6 +23,9 @@ export interface GenesysInboundJob {
 export function createGenesysInboundHandler(deps: {
   connections: readonly ConnectionConfig[];
   client: GenesysClient;
+  store: Store;
+  clock: Clock;
+  profiles: ProfileLookup;
   /** Rate-limit pause key shared by every job that uses this OAuth client. */
   pauseKey: string;
 }): JobHandler {
@@ -31,7 +38,23 @@ export function createGenesysInboundHandler(deps: {
       if (!connection) {
         throw new PermanentError(`connection "${connectionId}" is no longer configured; the message cannot be delivered`);
       }
-      const body = buildGenesysInboundMessage(event, { connectionId });
+      const [profile, conversation, referred] = await Promise.all([
+        deps.profiles(connectionId, event.customerId),
+        deps.store.getConversation(conversationKey(connectionId, event.customerId)),
+        event.refersTo ? deps.store.getRecord<PlatformMessageLink>(PLATFORM_MESSAGE, `${connectionId}:${event.refersTo}`) : undefined,
+      ]);
+      const window = replyWindowAttributes({
+        channel: event.channel,
+        lastInboundAt: conversation.lastInboundAt ?? (event.opensWindow ? event.timestamp : undefined),
+        now: deps.clock(),
+        humanAgentTag: 'humanAgentTag' in connection && connection.humanAgentTag,
+      });
+      const enriched: InboundMessage = {
+        ...event,
+        ...(referred?.snippet ? { text: `${event.text ?? ''} “${referred.snippet}”`.trim() } : {}),
+        attributes: { ...event.attributes, ...window },
+      };
+      const body = buildGenesysInboundMessage(enriched, { connectionId, ...(profile ? { profile } : {}) });
       await deps.client.sendInboundMessage(connection.genesys.integrationId, body);
     },
   };

@@ -5,12 +5,14 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { InstagramIntake } from '../inbound/instagram.js';
+import type { GenesysIntake } from '../outbound/genesys-intake.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { refuse } from './refuse.js';
 
 export interface HttpDeps {
   instagram: InstagramIntake;
+  genesys: GenesysIntake;
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
@@ -27,6 +29,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
 
   app.get('/webhooks/instagram', (c) => deps.instagram.handshake(new URL(c.req.url)));
   app.post('/webhooks/instagram', jsonOnly, sizeLimit, (c) => deps.instagram.receive(c.req.raw));
+  app.post('/webhooks/genesys/:connectionId', jsonOnly, sizeLimit, (c) => deps.genesys.receive(c.req.param('connectionId'), c.req.raw));
 
   app.notFound(() => Response.json({ error: 'DMB_ERR_NOT_FOUND', message: 'no such route' }, { status: 404 }));
   app.onError((err) => {

@@ -3,7 +3,7 @@
  * Works on web-standard Request/Response so the Node server and the Lambda handler share it.
  */
 import type { InstagramConnection } from '../config.js';
-import { conversationKey, type InboundMessage } from '../core/events.js';
+import { conversationKey, type InboundEvent, type InboundMessage } from '../core/events.js';
 import { answerMetaHandshake, verifyMetaSignature } from '../channels/instagram/verify.js';
 import { parseInstagramWebhook } from '../channels/instagram/parse.js';
 import type { Logger } from '../logger.js';
@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { NewJob, Store } from '../store/store.js';
 import { refuse } from '../http/refuse.js';
 import { GENESYS_INBOUND_JOB, type GenesysInboundJob } from '../genesys/inbound-job.js';
+import { echoOrReadJob } from '../outbound/echo-job.js';
 
 const ROUTE = 'instagram';
 
@@ -72,21 +73,26 @@ export class InstagramIntake {
     for (const s of skipped) metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });
 
     const jobs: NewJob[] = [];
+    const customerMessages: Array<[conversation: string, at: number]> = [];
     for (const event of events) {
+      const connection = this.routeEvent(event, signedBy);
+      if (!connection) continue;
       if (event.kind !== 'message') {
-        // Echoes of the brand's own sends and read receipts are not customer input (agent replies: issue #3).
-        metrics.eventsSkipped.inc({ channel: 'instagram', reason: event.kind });
+        // Echoes and reads concern messages sent to the customer: they queue behind the replies.
+        jobs.push(echoOrReadJob(connection.id, event));
         continue;
       }
-      const connection = this.routeEvent(event, signedBy);
-      if (connection) jobs.push(toGenesysJob(event, connection));
+      jobs.push(toGenesysJob(event, connection));
+      if (event.opensWindow) customerMessages.push([conversationKey(connection.id, event.customerId), event.timestamp]);
     }
     if (jobs.length === 0) {
       metrics.webhooks.inc({ route: ROUTE, outcome: 'nothing_to_store' });
       return acknowledged();
     }
     try {
-      const result = await this.deps.store.enqueue(jobs);
+      // Called in the same turn, so the store commits the window times and the jobs in one transaction.
+      const windows = customerMessages.map(([key, at]) => this.deps.store.recordCustomerMessage(key, at));
+      const [result] = await Promise.all([this.deps.store.enqueue(jobs), ...windows]);
       metrics.webhooks.inc({ route: ROUTE, outcome: result.accepted > 0 ? 'accepted' : 'duplicate' });
       if (result.accepted > 0) this.deps.onEnqueued();
     } catch (err) {
@@ -99,7 +105,7 @@ export class InstagramIntake {
   }
 
   /** The connection owning this event's account, if it exists and its secrets include the one that signed. */
-  private routeEvent(event: InboundMessage, signedBy: string): InstagramConnection | undefined {
+  private routeEvent(event: InboundEvent, signedBy: string): InstagramConnection | undefined {
     const connection = this.byAccount.get(event.accountId);
     const { metrics, logger } = this.deps;
     if (!connection) {

@@ -4,6 +4,8 @@
  * validation of the Appendix A models. It is deliberately stricter than the real service, which ignores
  * unknown fields (https://developer.genesys.cloud/forum/t/open-messaging-api-removing-inaccessible-fields/11021):
  * anything the bridge sends that the model does not declare is a bug here.
+ * It also plays the agent: `outboundWebhookBody` + `deliverOutbound` webhook a reply to the bridge, signed and
+ * retried as Genesys does (§3).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -12,6 +14,9 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import { z } from 'zod';
+import type { GenesysReasonCode } from '../core/errors.js';
+import { signGenesysBody } from '../genesys/webhook.js';
+import { fetchText } from '../net/fetch-text.js';
 
 export interface FakeGenesysOptions {
   /** 0 or absent: any free port. */
@@ -47,6 +52,7 @@ export interface FakeGenesys {
   failNext(n: number, failure: FakeFailure, endpoint?: 'inbound' | 'token'): void;
   setLatency(ms: number): void;
   waitForMessages(count: number, timeoutMs: number): Promise<void>;
+  waitForReceipts(count: number, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,13 +112,30 @@ const inboundEvent = z.strictObject({
   events: z.array(z.strictObject({ eventType: z.enum(['Typing']) })).min(1),
 });
 
-/** Receipts: Delivered or Failed only (no Read); Failed needs reasons (key facts 12–13). */
+/** The documented `ConversationReason.code` values (key fact 13); a typo here is a bug in the bridge. */
+const reasonCode = z.enum([
+  'MessageExpired',
+  'RateLimited',
+  'MessageNotAllowed',
+  'GeneralError',
+  'UnsupportedMessage',
+  'UnknownMessage',
+  'InvalidMessageStructure',
+  'InvalidDestination',
+  'ServerError',
+  'MediaTypeNotAllowed',
+  'InvalidMediaContentLength',
+  'RecipientOptedOut',
+  'DataFiltered',
+] satisfies GenesysReasonCode[]);
+
+/** Receipts: Delivered or Failed only (no Read); Failed needs reasons with a message (key facts 12–13). */
 const inboundReceipt = z
   .strictObject({
     id: z.string().min(1),
     channel: z.strictObject({ to: toRecipient, time: isoTime }),
     status: z.enum(['Delivered', 'Failed']),
-    reasons: z.array(z.strictObject({ code: z.string().optional(), message: z.string().min(1) })).optional(),
+    reasons: z.array(z.strictObject({ code: reasonCode.optional(), message: z.string().min(1) })).optional(),
     isFinalReceipt: z.boolean().optional(),
   })
   .refine((r) => r.status !== 'Failed' || (r.reasons?.length ?? 0) > 0, {
@@ -132,7 +155,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   const conversations = new Map<string, string>(); // integrationId:fromId → conversationId
   const queued: Record<'inbound' | 'token', FakeFailure[]> = { inbound: [], token: [] };
   const held: Array<() => void> = []; // requests answering 'timeout', released on close
-  const waiters = new Set<() => boolean>(); // pending waitForMessages checks
+  const waiters = new Set<() => boolean>(); // pending waitFor* checks
 
   const fake: FakeGenesys = {
     url: '',
@@ -147,20 +170,10 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
       latencyMs = ms;
     },
     waitForMessages(count, timeoutMs) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (fake.messages.length < count) return false;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`fake Genesys: ${fake.messages.length} of ${count} messages after ${timeoutMs} ms`));
-        }, timeoutMs);
-        if (!check()) waiters.add(check);
-      });
+      return waitForCount('messages', count, timeoutMs);
+    },
+    waitForReceipts(count, timeoutMs) {
+      return waitForCount('receipts', count, timeoutMs);
     },
     async close() {
       held.splice(0).forEach((release) => release());
@@ -168,6 +181,23 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+
+  function waitForCount(list: 'messages' | 'receipts', count: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (fake[list].length < count) return false;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+        return true;
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`fake Genesys: ${fake[list].length} of ${count} ${list} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      if (!check()) waiters.add(check);
+    });
+  }
 
   /** Applies latency, then a queued failure if any; returns the failure response or undefined. */
   async function injected(endpoint: 'inbound' | 'token'): Promise<Response | undefined> {
@@ -239,6 +269,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
     }
     const receipt = parsed.data as z.output<typeof inboundReceipt>;
     fake.receipts.push({ ...record, id: receipt.id });
+    waiters.forEach((check) => check());
     return c.json(receiptResponse(integrationId, receipt));
   });
 
@@ -259,6 +290,120 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   });
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
+}
+
+// ---- outbound notifications: the fake plays the agent ----
+
+export interface OutboundWebhookArgs {
+  integrationId: string;
+  customerId: string;
+  text?: string;
+  /** Each becomes a `contentType: "Attachment"` item, before `content`. */
+  attachments?: Array<{ mediaType: string; url: string; mime: string; filename?: string }>;
+  originatingEntity?: 'Human' | 'Bot';
+  /** `Text` unless said. */
+  type?: 'Text' | 'Structured' | 'Event' | 'Receipt';
+  /** Extra content items, sent as given (quick replies, cards …). */
+  content?: unknown[];
+  /** `Event` defaults to Typing On for 5 s. */
+  events?: unknown[];
+  /** 32 hex chars unless said. */
+  id?: string;
+  /** A fresh UUID unless said. */
+  conversationId?: string;
+}
+
+const TYPING_ON = { eventType: 'Typing', typing: { type: 'On', duration: 5000 } };
+
+/**
+ * An outbound notification as Genesys webhooks it (genesys-open-messaging.md §3.4, key fact 21): `channel.id` and
+ * `channel.from.id` are the integration, `channel.to.id` the customer, `channel.messageId` equals `id`.
+ */
+export function outboundWebhookBody(args: OutboundWebhookArgs): { id: string; body: Record<string, unknown> } {
+  const id = args.id ?? randomBytes(16).toString('hex');
+  const type = args.type ?? 'Text';
+  const body: Record<string, unknown> = {
+    id,
+    channel: {
+      id: args.integrationId,
+      platform: 'Open',
+      type: 'Private',
+      messageId: id,
+      to: { id: args.customerId, idType: 'Opaque' },
+      from: { nickname: 'dmbridge-sandbox', id: args.integrationId, idType: 'Opaque' },
+      time: new Date().toISOString(),
+    },
+    conversationId: args.conversationId ?? randomUUID(),
+    type,
+  };
+  if (args.text !== undefined) body.text = args.text;
+  const content = [...(args.attachments ?? []).map(attachmentContent), ...(args.content ?? [])];
+  if (content.length > 0) body.content = content;
+  const events = args.events ?? (type === 'Event' ? [TYPING_ON] : undefined);
+  if (events) body.events = events;
+  // OpenReceiptNormalizedMessage (Appendix A); when Genesys sends these is unconfirmed (§3.4).
+  if (type === 'Receipt') Object.assign(body, { status: 'Delivered', isFinalReceipt: true });
+  body.direction = 'Outbound';
+  if (type === 'Text' || type === 'Structured') body.originatingEntity = args.originatingEntity ?? 'Human';
+  return { id, body };
+}
+
+function attachmentContent(a: NonNullable<OutboundWebhookArgs['attachments']>[number]): Record<string, unknown> {
+  const attachment = { id: randomUUID(), mediaType: a.mediaType, url: a.url, mime: a.mime, ...(a.filename ? { filename: a.filename } : {}) };
+  return { contentType: 'Attachment', attachment };
+}
+
+export interface DeliverOutboundOptions {
+  /** Digest encoding of the signature: base64 is documented, hex observed (§3.2). */
+  encoding?: 'base64' | 'hex';
+  /** Pause between attempts; Genesys waits 5 s. */
+  retryDelayMs?: number;
+  /** Deadline of one attempt; Genesys gives up after 10 s. */
+  timeoutMs?: number;
+}
+
+/** Genesys retries up to 5 times (6 attempts, ≈ 85 s in all) on timeout, 429 and 5xx (key fact 19). */
+const WEBHOOK_RETRIES = 5;
+
+/**
+ * POSTs a notification to the bridge as Genesys does: compact JSON (a string body is sent as is), signed
+ * `X-Hub-Signature-256: sha256=<base64>`, retried on timeout, 429 and 5xx.
+ * https://developer.genesys.cloud/commdigital/digital/openmessaging/validate
+ * Resolves with the last answer; rejects when the last attempt timed out or the connection failed.
+ */
+export async function deliverOutbound(
+  webhookUrl: string,
+  body: unknown,
+  secret: string,
+  opts: DeliverOutboundOptions = {},
+): Promise<{ status: number; text: string; attempts: number }> {
+  const { encoding = 'base64', retryDelayMs = 5000, timeoutMs = 10_000 } = opts;
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const init = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'X-Hub-Signature-256': signGenesysBody(raw, secret, encoding) },
+    body: raw,
+  };
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt > WEBHOOK_RETRIES;
+    const answer = await postOnce(webhookUrl, init, timeoutMs);
+    if (answer === 'timeout') {
+      if (last) throw new Error(`the webhook did not answer within ${timeoutMs} ms on the last of ${attempt} attempts`);
+    } else if (last || !(answer.status === 429 || answer.status >= 500)) {
+      return { ...answer, attempts: attempt };
+    }
+    await sleep(retryDelayMs);
+  }
+}
+
+async function postOnce(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; text: string } | 'timeout'> {
+  try {
+    const { response, bodyText } = await fetchText(globalThis.fetch, url, init, timeoutMs);
+    return { status: response.status, text: bodyText };
+  } catch (err) {
+    if ((err as Error | null)?.name === 'TimeoutError') return 'timeout';
+    throw err;
+  }
 }
 
 // ---- wire helpers ----

@@ -35,12 +35,14 @@ export interface FakeGraphFailure {
 
 export interface FakeGraph {
   url: string;
-  /** Accepted Send API calls (messages and sender actions), in arrival order. */
-  sends: Array<{ path: string; body: unknown; at: number }>;
-  /** The next `n` Send API calls are answered with `error` instead (profile reads are not affected). */
-  failNext(n: number, error: FakeGraphFailure): void;
+  /** Accepted Send API calls (messages and sender actions), in arrival order, with the mid answered for messages. */
+  sends: Array<{ path: string; body: unknown; at: number; messageId?: string }>;
+  /** The next `n` Send API calls (or profile reads, with `on: 'profile'`) are answered with `error` instead. */
+  failNext(n: number, error: FakeGraphFailure, on?: 'send' | 'profile'): void;
   /** Delay before every answer. */
   setLatency(ms: number): void;
+  /** Headers added to every answer, e.g. Meta's usage headers (`X-Business-Use-Case-Usage`, `X-App-Usage`). */
+  setResponseHeaders(headers: Record<string, string>): void;
   close(): Promise<void>;
 }
 
@@ -62,16 +64,20 @@ const VERSION = /^v\d+\.\d+$/;
 
 export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph> {
   let latencyMs = 0;
-  const failures: FakeGraphFailure[] = [];
+  let responseHeaders: Record<string, string> = {};
+  const failures: Record<'send' | 'profile', FakeGraphFailure[]> = { send: [], profile: [] };
 
   const fake: FakeGraph = {
     url: '',
     sends: [],
-    failNext(n, error) {
-      for (let i = 0; i < n; i++) failures.push(error);
+    failNext(n, error, on = 'send') {
+      for (let i = 0; i < n; i++) failures[on].push(error);
     },
     setLatency(ms) {
       latencyMs = ms;
+    },
+    setResponseHeaders(headers) {
+      responseHeaders = { ...headers };
     },
     async close() {
       server.closeAllConnections();
@@ -88,10 +94,13 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
       return unknownPath(c);
     }
     await next();
+    for (const [name, value] of Object.entries(responseHeaders)) c.res.headers.set(name, value);
   });
 
   // Profile: GET /<IGSID>?fields=name,username,profile_pic (instagram-messaging.md §7).
   app.get('/:version/:igsid', (c) => {
+    const failure = failures.profile.shift();
+    if (failure !== undefined) return injectedFailure(failure);
     if (!hasToken(c, opts.accessToken)) return graphError(INVALID_TOKEN);
     const igsid = c.req.param('igsid');
     const profile = opts.profiles?.[igsid];
@@ -104,7 +113,7 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
 
   // Send API: POST /<IG_ID>/messages or /me/messages (instagram-messaging.md §4.1).
   app.post('/:version/:sender/messages', async (c) => {
-    const failure = failures.shift();
+    const failure = failures.send.shift();
     if (failure !== undefined) return injectedFailure(failure);
     if (!hasToken(c, opts.accessToken)) return graphError(INVALID_TOKEN);
     const sender = c.req.param('sender');
@@ -120,11 +129,16 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     }
     const problem = sendBodyProblem(body);
     if (problem !== undefined) return invalidParameter(problem);
-    fake.sends.push({ path: c.req.path, body, at: Date.now() });
     const request = body as { recipient: { id?: string; comment_id?: string }; message?: unknown };
     const recipientId = request.recipient.id ?? request.recipient.comment_id;
     // Sender actions answer {recipient_id} only (instagram-messaging.md §4.2).
-    return c.json(request.message === undefined ? { recipient_id: recipientId } : { recipient_id: recipientId, message_id: freshMid(opts.accountId) });
+    if (request.message === undefined) {
+      fake.sends.push({ path: c.req.path, body, at: Date.now() });
+      return c.json({ recipient_id: recipientId });
+    }
+    const messageId = freshMid(opts.accountId);
+    fake.sends.push({ path: c.req.path, body, at: Date.now(), messageId });
+    return c.json({ recipient_id: recipientId, message_id: messageId });
   });
 
   app.notFound(unknownPath);
@@ -245,8 +259,28 @@ function hasToken(c: Context, accessToken: string): boolean {
 
 /** Meta's error envelope, usually with HTTP 400 (https://developers.facebook.com/docs/graph-api/guides/error-handling). */
 function graphError(error: GraphError): Response {
-  const body = { error: { ...error, fbtrace_id: randomUUID().replace(/-/g, '').slice(0, 11) } };
+  const body = { error: { ...error, fbtrace_id: freshTraceId() } };
   return new Response(JSON.stringify(body), { status: 400, headers: { 'content-type': 'application/json' } });
+}
+
+/**
+ * A failure in Meta's error envelope, for `failNext`: any row of instagram-messaging.md §5 by code and subcode
+ * (HTTP 400 unless said; Meta answers most errors with 400).
+ */
+export function graphFailure(
+  code: number,
+  subcode?: number,
+  opts: { status?: number; message?: string; isTransient?: boolean; headers?: Record<string, string> } = {},
+): FakeGraphFailure {
+  const error = {
+    message: opts.message ?? `(#${code}) Injected Graph error`,
+    type: code === 190 ? 'OAuthException' : 'IGApiException',
+    code,
+    ...(subcode !== undefined ? { error_subcode: subcode } : {}),
+    ...(opts.isTransient !== undefined ? { is_transient: opts.isTransient } : {}),
+    fbtrace_id: freshTraceId(),
+  };
+  return { status: opts.status ?? 400, body: { error }, ...(opts.headers ? { headers: opts.headers } : {}) };
 }
 
 function injectedFailure(failure: FakeGraphFailure): Response {
@@ -260,6 +294,10 @@ function invalidParameter(problem: string): Response {
 
 function unknownPath(c: Context): Response {
   return graphError({ message: `Unknown path components: ${c.req.path}`, type: 'OAuthException', code: 2500 });
+}
+
+function freshTraceId(): string {
+  return randomUUID().replace(/-/g, '').slice(0, 11);
 }
 
 /** A Meta-style message id: opaque base64 text, unique per send. */

@@ -25,6 +25,7 @@ import Database from 'better-sqlite3';
 import {
   systemClock,
   type Clock,
+  type ConversationState,
   type DeadJob,
   type EnqueueResult,
   type Job,
@@ -70,6 +71,17 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE dedupe (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
   CREATE INDEX dedupe_created ON dedupe (created_at);
   CREATE TABLE pauses (key TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
+  `,
+  `
+  CREATE TABLE conversations (key TEXT PRIMARY KEY, last_inbound_at INTEGER) WITHOUT ROWID;
+  CREATE TABLE records (
+    namespace  TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    value      TEXT    NOT NULL, -- JSON
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX records_expiry ON records (expires_at);
   `,
 ];
 
@@ -130,6 +142,15 @@ const SQL = {
     INSERT INTO pauses (key, until) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET until = max(until, excluded.until)`,
   pausedUntil: `SELECT until FROM pauses WHERE key = ? AND until > ?`,
+  recordCustomerMessage: `
+    INSERT INTO conversations (key, last_inbound_at) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET last_inbound_at = max(coalesce(last_inbound_at, 0), excluded.last_inbound_at)`,
+  getConversation: `SELECT last_inbound_at FROM conversations WHERE key = ?`,
+  putRecord: `
+    INSERT INTO records (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+  getRecord: `SELECT value FROM records WHERE namespace = ? AND key = ? AND expires_at > ?`,
+  purgeRecords: `DELETE FROM records WHERE (namespace, key) IN (SELECT namespace, key FROM records WHERE expires_at <= ? LIMIT ${PURGE_CHUNK})`,
   purgeDedupe: `DELETE FROM dedupe WHERE key IN (SELECT key FROM dedupe WHERE created_at < ? LIMIT ${PURGE_CHUNK})`,
   purgeDone: `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND finished_at < ? LIMIT ${PURGE_CHUNK})`,
   purgePauses: `DELETE FROM pauses WHERE until <= ?`,
@@ -240,6 +261,25 @@ export class SqliteStore implements Store {
     return this.write((now) => this.settleHead(this.stmt.deadLetter, { id, owner, now, error }));
   }
 
+  async recordCustomerMessage(conversationKey: string, at: number): Promise<void> {
+    await this.write(() => this.stmt.recordCustomerMessage.run(conversationKey, at));
+  }
+
+  async getConversation(conversationKey: string): Promise<ConversationState> {
+    const row = this.stmt.getConversation.get(conversationKey) as { last_inbound_at: number | null } | undefined;
+    return row?.last_inbound_at != null ? { lastInboundAt: row.last_inbound_at } : {};
+  }
+
+  async putRecord(namespace: string, key: string, value: unknown, expiresAt: number): Promise<void> {
+    const json = JSON.stringify(value ?? null);
+    await this.write(() => this.stmt.putRecord.run(namespace, key, json, expiresAt));
+  }
+
+  async getRecord<T>(namespace: string, key: string): Promise<T | undefined> {
+    const row = this.stmt.getRecord.get(namespace, key, this.clock()) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
   async pause(key: string, until: number): Promise<void> {
     this.stmt.pause.run(key, until);
   }
@@ -253,6 +293,7 @@ export class SqliteStore implements Store {
   async purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }> {
     const dedupeKeys = await this.deleteInChunks(this.stmt.purgeDedupe, opts.dedupeBefore);
     const jobs = await this.deleteInChunks(this.stmt.purgeDone, opts.doneBefore);
+    await this.deleteInChunks(this.stmt.purgeRecords, this.clock());
     this.stmt.purgePauses.run(this.clock());
     return { dedupeKeys, jobs };
   }

@@ -68,6 +68,12 @@ export interface QueueStats {
   done: number;
 }
 
+/** What the bridge knows about one conversation (key `{connectionId}:{customerId}`). */
+export interface ConversationState {
+  /** When the customer last wrote (epoch ms): the start of the platform's reply window. */
+  lastInboundAt?: number;
+}
+
 export interface Store {
   /** Records the dedupe keys and enqueues the new jobs in one durable transaction. */
   enqueue(jobs: NewJob[]): Promise<EnqueueResult>;
@@ -92,7 +98,16 @@ export interface Store {
   pause(key: string, until: number): Promise<void>;
   /** Epoch ms until which `key` is paused, or 0. */
   pausedUntil(key: string): Promise<number>;
-  /** Deletes dedupe keys older than `dedupeBefore` and done jobs finished before `doneBefore`. */
+  /** Records that the customer wrote at `at` (epoch ms). Never moves the time backwards (webhooks arrive out of order). */
+  recordCustomerMessage(conversationKey: string, at: number): Promise<void>;
+  getConversation(conversationKey: string): Promise<ConversationState>;
+  /**
+   * Small JSON records that expire: links between Genesys message ids and platform message ids, delivery
+   * progress of multi-part replies, cached customer profiles. `put` replaces; an expired record reads as absent.
+   */
+  putRecord(namespace: string, key: string, value: unknown, expiresAt: number): Promise<void>;
+  getRecord<T>(namespace: string, key: string): Promise<T | undefined>;
+  /** Deletes dedupe keys older than `dedupeBefore`, done jobs finished before `doneBefore`, and expired records. */
   purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }>;
   stats(): Promise<QueueStats>;
   listDead(limit: number): Promise<DeadJob[]>;

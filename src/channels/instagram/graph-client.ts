@@ -1,0 +1,164 @@
+/**
+ * The bridge → Instagram Graph API calls of one connection: the Send API (messages and typing) and the profile
+ * read (instagram-messaging.md §4, §7). Every failure is thrown as RetryableError or PermanentError (./errors.ts);
+ * the caller decides what to do. Never logs the token or message text.
+ */
+import type { InstagramConnection } from '../../config.js';
+import { silentLogger, type Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import { fetchText } from '../../net/fetch-text.js';
+import { classifyGraphError, classifyGraphFetchError, graphErrorOf, graphUsagePause } from './errors.js';
+import type { GraphSendBody, TypingBody } from './send.js';
+
+export interface GraphClientOptions {
+  connection: InstagramConnection;
+  fetch?: typeof fetch;
+  /** Per Send API call. Keep it well under the queue's lease (queue.leaseMs). */
+  timeoutMs?: number;
+  /** Per profile read: short, a profile is never worth waiting for. */
+  profileTimeoutMs?: number;
+  /** Epoch ms. */
+  clock?: () => number;
+  metrics?: Metrics;
+  logger?: Logger;
+}
+
+export interface GraphSendResult {
+  /** The `mid` of the sent message; the echo webhook carries the same one (key fact 14). Absent for sender actions. */
+  messageId?: string;
+  /** Epoch ms until which the account should stop sending: Meta's usage headers say it is near its limit. */
+  pauseUntil?: number;
+}
+
+export interface GraphProfile {
+  name?: string;
+  username?: string;
+  pictureUrl?: string;
+}
+
+type Operation = 'send' | 'profile';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_PROFILE_TIMEOUT_MS = 3_000;
+
+export class GraphClient {
+  private readonly connection: InstagramConnection;
+  private readonly fetch: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly profileTimeoutMs: number;
+  private readonly clock: () => number;
+  private readonly metrics: Metrics | undefined;
+  private readonly logger: Logger;
+
+  constructor(opts: GraphClientOptions) {
+    this.connection = opts.connection;
+    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.profileTimeoutMs = opts.profileTimeoutMs ?? DEFAULT_PROFILE_TIMEOUT_MS;
+    this.clock = opts.clock ?? Date.now;
+    this.metrics = opts.metrics;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * `POST /{version}/{accountId}/messages` with `Authorization: Bearer` (Instagram Login,
+   * https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api)
+   * → `{recipient_id, message_id}`; sender actions answer `{recipient_id}` only (§4.2).
+   * A timeout is retried like any network error, but Meta may have sent the message anyway.
+   * `windowClosedAt` (epoch ms) lets a "window closed" refusal tell the agent when it closed.
+   */
+  async send(body: GraphSendBody | TypingBody, opts: { windowClosedAt?: number } = {}): Promise<GraphSendResult> {
+    const { accountId } = this.connection;
+    const url = `${this.versionUrl()}/${encodeURIComponent(accountId)}/messages`;
+    const init = { method: 'POST', headers: this.headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) };
+    const { response, bodyText } = await this.call('send', url, init, this.timeoutMs);
+    if (!response.ok) throw this.failure('send', response, bodyText, opts.windowClosedAt);
+    const messageId = stringField(parseJson(bodyText), 'message_id');
+    const pauseUntil = graphUsagePause(response.headers, accountId, this.clock());
+    this.logger.debug({ operation: 'send', accountId, status: response.status, messageId, pauseUntil }, 'instagram.request_ok');
+    return { ...(messageId ? { messageId } : {}), ...(pauseUntil !== undefined ? { pauseUntil } : {}) };
+  }
+
+  /**
+   * `GET /{version}/{igsid}?fields=name,username,profile_pic` (§7,
+   * https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile). Works only once the
+   * customer has messaged the account; throws on any failure — callers must never wait on it to deliver a message.
+   */
+  async getProfile(igsid: string): Promise<GraphProfile> {
+    const url = `${this.versionUrl()}/${encodeURIComponent(igsid)}?fields=name,username,profile_pic`;
+    const { response, bodyText } = await this.call('profile', url, { method: 'GET', headers: this.headers() }, this.profileTimeoutMs);
+    if (!response.ok) throw this.failure('profile', response, bodyText);
+    const body = parseJson(bodyText);
+    const profile: GraphProfile = {};
+    const name = stringField(body, 'name');
+    const username = stringField(body, 'username');
+    const pictureUrl = stringField(body, 'profile_pic');
+    if (name) profile.name = name;
+    if (username) profile.username = username;
+    if (pictureUrl) profile.pictureUrl = pictureUrl;
+    return profile;
+  }
+
+  private versionUrl(): string {
+    return `${this.connection.graphBaseUrl.replace(/\/+$/, '')}/${this.connection.graphApiVersion}`;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { authorization: `Bearer ${this.connection.accessToken}`, accept: 'application/json', ...extra };
+  }
+
+  private async call(
+    operation: Operation,
+    url: string,
+    init: Omit<RequestInit, 'signal'>,
+    timeoutMs: number,
+  ): Promise<{ response: Response; bodyText: string }> {
+    try {
+      const result = await fetchText(this.fetch, url, init, timeoutMs);
+      this.count(operation, String(result.response.status));
+      return result;
+    } catch (err) {
+      const { error, statusLabel } = classifyGraphFetchError(err, timeoutMs);
+      this.count(operation, statusLabel);
+      this.logger.warn({ operation, accountId: this.connection.accountId, status: statusLabel }, 'instagram.request_failed');
+      throw error;
+    }
+  }
+
+  private failure(operation: Operation, response: Response, bodyText: string, windowClosedAt?: number): Error {
+    const { accountId } = this.connection;
+    const error = classifyGraphError(response.status, bodyText, { accountId, now: this.clock(), headers: response.headers, windowClosedAt });
+    const graph = graphErrorOf(bodyText);
+    this.logger.warn(
+      {
+        operation,
+        accountId,
+        status: response.status,
+        code: graph?.code,
+        subcode: graph?.error_subcode,
+        fbtraceId: graph?.fbtrace_id,
+        outcome: error.name,
+        reason: error.reason,
+      },
+      'instagram.request_failed',
+    );
+    return error;
+  }
+
+  private count(operation: Operation, status: string): void {
+    this.metrics?.outboundRequests.inc({ target: 'instagram', operation, status });
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function stringField(body: unknown, key: string): string | undefined {
+  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -1,0 +1,35 @@
+/**
+ * Instagram's part in delivering agent replies (src/outbound/reply-job.ts): the 24-hour / HUMAN_AGENT
+ * window rule, the Send API bodies, and the Graph calls.
+ */
+import type { InstagramConnection } from '../../config.js';
+import { decideInstagramReply, instagramReplyWindow } from '../../core/window.js';
+import type { ChannelReplier } from '../../outbound/reply-job.js';
+import { graphPauseKey } from './errors.js';
+import type { GraphClient } from './graph-client.js';
+import { buildInstagramSendRequests, buildTypingRequest, type GraphSendBody } from './send.js';
+
+export function createInstagramReplier(connection: InstagramConnection, graph: GraphClient): ChannelReplier {
+  return {
+    pauseKey: graphPauseKey(connection.accountId),
+    decide(command, conversation, now) {
+      const verdict = decideInstagramReply({
+        lastInboundAt: conversation.lastInboundAt,
+        now,
+        originatingEntity: command.originatingEntity,
+        humanAgentTag: connection.humanAgentTag,
+      });
+      return verdict.send ? verdict : { send: false, reason: verdict.reason, sentence: verdict.sentence };
+    },
+    build(command, decision) {
+      return buildInstagramSendRequests(command, decision.tag === 'HUMAN_AGENT' ? { tag: 'HUMAN_AGENT' } : {});
+    },
+    send(request, conversation) {
+      const { standardEndsAt } = instagramReplyWindow(conversation.lastInboundAt);
+      return graph.send(request as GraphSendBody, standardEndsAt !== undefined ? { windowClosedAt: standardEndsAt } : {});
+    },
+    async sendTyping(customerId) {
+      await graph.send(buildTypingRequest(customerId));
+    },
+  };
+}

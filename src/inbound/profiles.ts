@@ -1,0 +1,46 @@
+/**
+ * Customer profiles (name, username, picture) for the Genesys `from` fields: fetched once per customer,
+ * cached for a day, and never in the way of a message. A failed lookup is remembered for an hour so a
+ * platform that refuses (no consent yet, a blocked user) is not asked again for every message.
+ * Instagram: https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile
+ */
+import type { Logger } from '../logger.js';
+import type { Clock, Store } from '../store/store.js';
+
+export interface CustomerProfile {
+  name?: string;
+  username?: string;
+  pictureUrl?: string;
+}
+
+export type ProfileFetcher = (customerId: string) => Promise<CustomerProfile>;
+export type ProfileLookup = (connectionId: string, customerId: string) => Promise<CustomerProfile | undefined>;
+
+const NAMESPACE = 'profile';
+const FRESH_MS = 24 * 60 * 60 * 1000;
+const RETRY_FAILED_AFTER_MS = 60 * 60 * 1000;
+
+export function createProfileLookup(deps: {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** Per connection id; connections without one have no profiles. */
+  fetchers: ReadonlyMap<string, ProfileFetcher>;
+}): ProfileLookup {
+  return async (connectionId, customerId) => {
+    const fetcher = deps.fetchers.get(connectionId);
+    if (!fetcher) return undefined;
+    const key = `${connectionId}:${customerId}`;
+    const cached = await deps.store.getRecord<CustomerProfile>(NAMESPACE, key);
+    if (cached) return cached;
+    try {
+      const profile = await fetcher(customerId);
+      await deps.store.putRecord(NAMESPACE, key, profile, deps.clock() + FRESH_MS);
+      return profile;
+    } catch (err) {
+      deps.logger.warn({ err, connectionId }, 'customer profile lookup failed; the message goes without it');
+      await deps.store.putRecord(NAMESPACE, key, {}, deps.clock() + RETRY_FAILED_AFTER_MS).catch(() => undefined);
+      return undefined;
+    }
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The job that delivers one agent reply to the customer's platform, then reports the outcome to Genesys.
+ * Channel-neutral: each platform plugs in a ChannelReplier (window rule, request building, sending).
+ *
+ * - The window is checked before the first call; a reply that may not be sent never reaches the platform.
+ * - A reply of several parts (long text, attachments) records its progress after each part, so a retry
+ *   resumes where it failed instead of sending the first parts twice.
+ * - Each platform message id is linked to the Genesys message id, so the platform's echo of our own send is
+ *   recognised (even when it arrives before the send call returned: echoes run after the reply, in the same
+ *   queue) and the customer's reactions and reads can name the agent message they refer to.
+ * - Delivered once every part was accepted; Failed (with the reason and a sentence for the agent) when the
+ *   job is dead-lettered: refused by the window rule, rejected by the platform, or out of retries.
+ */
+import type { ConnectionConfig } from '../config.js';
+import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.js';
+import { PermanentError, RetryableError, type GenesysReasonCode } from '../core/errors.js';
+import { conversationKey, replyQueueKey } from '../core/events.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { JobHandler } from '../queue/worker.js';
+import type { Clock, ConversationState, Job, NewJob, Store } from '../store/store.js';
+import { receiptJob } from './receipt-job.js';
+import { PLATFORM_MESSAGE, linkTtlMs, type PlatformMessageLink } from './links.js';
+
+export const REPLY_JOB = 'reply.send';
+
+export interface ReplyJob {
+  connectionId: string;
+  command: OutboundCommand;
+}
+
+export type ReplyDecision = { send: true; tag?: string } | { send: false; reason: GenesysReasonCode; sentence: string };
+
+/** What one platform must provide to deliver agent replies. */
+export interface ChannelReplier {
+  /** The account's rate-limit pause key: while it is paused no reply of this account is attempted. */
+  readonly pauseKey: string;
+  /** The platform's reply-window rule, before any call is made. */
+  decide(command: OutboundMessageCommand, conversation: ConversationState, now: number): ReplyDecision;
+  /** The platform calls that make up this reply, in order. */
+  build(command: OutboundMessageCommand, decision: Extract<ReplyDecision, { send: true }>): unknown[];
+  /** One platform call; `conversation` lets a "window closed" refusal say when it closed. */
+  send(request: unknown, conversation: ConversationState): Promise<{ messageId?: string; pauseUntil?: number }>;
+  sendTyping(customerId: string): Promise<void>;
+}
+
+/** Delivery progress of one Genesys message, kept between attempts. */
+interface ReplyProgress {
+  sent: number;
+  total: number;
+  tag?: string;
+}
+
+const PROGRESS = 'reply-progress';
+
+export function replyJob(connectionId: string, command: OutboundCommand): NewJob {
+  const payload: ReplyJob = { connectionId, command };
+  return {
+    dedupeKey: `genesys:${connectionId}:${command.genesysMessageId}`,
+    conversationKey: replyQueueKey(connectionId, command.customerId),
+    kind: REPLY_JOB,
+    payload,
+  };
+}
+
+export function createReplyHandler(deps: {
+  store: Store;
+  repliers: ReadonlyMap<string, { connection: ConnectionConfig; replier: ChannelReplier }>;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Called after receipt jobs were stored, to wake the worker. */
+  onEnqueued: () => void;
+}): JobHandler {
+  const { store, clock, logger } = deps;
+
+  function target(job: Job) {
+    const { connectionId, command } = job.payload as ReplyJob;
+    const found = deps.repliers.get(connectionId);
+    if (!found) throw new PermanentError(`The bridge no longer has a connection "${connectionId}"; the reply was not sent.`, { reason: 'InvalidDestination' });
+    return { connectionId, command, ...found };
+  }
+
+  async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier): Promise<void> {
+    const progressKey = `${connectionId}:${command.genesysMessageId}`;
+    const [saved, conversation] = await Promise.all([
+      store.getRecord<ReplyProgress>(PROGRESS, progressKey),
+      store.getConversation(conversationKey(connectionId, command.customerId)),
+    ]);
+    let decision: Extract<ReplyDecision, { send: true }>;
+    if (saved) {
+      // Already under way: finish with the decision taken before the first part, whatever the clock says now.
+      decision = saved.tag ? { send: true, tag: saved.tag } : { send: true };
+    } else {
+      const verdict = replier.decide(command, conversation, clock());
+      if (!verdict.send) throw new PermanentError(verdict.sentence, { reason: verdict.reason });
+      decision = verdict;
+    }
+    const requests = replier.build(command, decision);
+    const progress: ReplyProgress = { sent: saved?.sent ?? 0, total: requests.length, ...(decision.tag ? { tag: decision.tag } : {}) };
+    for (let part = progress.sent; part < requests.length; part++) {
+      const result = await sendPart(replier, requests[part], conversation, progress);
+      const expiresAt = clock() + linkTtlMs;
+      if (result.messageId) {
+        const link: PlatformMessageLink = { origin: 'bridge', genesysMessageId: command.genesysMessageId, part, snippet: snippetOf(command) };
+        await store.putRecord(PLATFORM_MESSAGE, `${connectionId}:${result.messageId}`, link, expiresAt);
+      }
+      progress.sent = part + 1;
+      await store.putRecord(PROGRESS, progressKey, progress, expiresAt);
+      if (result.pauseUntil) await store.pause(replier.pauseKey, result.pauseUntil);
+    }
+    if (decision.tag) logger.info({ connectionId, genesysMessageId: command.genesysMessageId, tag: decision.tag }, 'reply sent with a message tag');
+    await store.enqueue([
+      receiptJob({ connectionId, genesysMessageId: command.genesysMessageId, customerId: command.customerId, status: 'Delivered', time: clock() }),
+    ]);
+    deps.onEnqueued();
+  }
+
+  return {
+    pauseKeys(job) {
+      const found = deps.repliers.get((job.payload as ReplyJob).connectionId);
+      return found ? [found.replier.pauseKey] : [];
+    },
+    async run(job) {
+      const { connectionId, command, replier } = target(job);
+      if (command.kind === 'typing') {
+        // Best effort: a typing indicator that arrives late is worse than none, so it is never retried.
+        await replier.sendTyping(command.customerId).catch((err: unknown) => {
+          logger.debug({ err, connectionId }, 'typing indicator not sent');
+        });
+        return;
+      }
+      await deliver(connectionId, command, replier);
+    },
+    async onDeadLetter(job, error) {
+      const { connectionId, command } = job.payload as ReplyJob;
+      if (command.kind !== 'message') return;
+      const progress = await store.getRecord<ReplyProgress>(PROGRESS, `${connectionId}:${command.genesysMessageId}`);
+      const { reason, sentence } = failureFor(error);
+      const partial = progress && progress.sent > 0 ? `Only ${progress.sent} of ${progress.total} parts reached the customer. ` : '';
+      await store.enqueue([
+        receiptJob({
+          connectionId,
+          genesysMessageId: command.genesysMessageId,
+          customerId: command.customerId,
+          status: 'Failed',
+          time: clock(),
+          reason,
+          message: partial + sentence,
+        }),
+      ]);
+      deps.metrics.jobs.inc({ kind: REPLY_JOB, outcome: `failed_${reason}` });
+      deps.onEnqueued();
+    },
+  };
+}
+
+async function sendPart(replier: ChannelReplier, request: unknown, conversation: ConversationState, progress: ReplyProgress) {
+  try {
+    return await replier.send(request, conversation);
+  } catch (err) {
+    if (progress.sent > 0 && err instanceof Error) err.message = `${err.message} (part ${progress.sent + 1} of ${progress.total})`;
+    throw err;
+  }
+}
+
+/** Classified errors carry their own reason and agent sentence; anything else is a bug, said plainly. */
+function failureFor(error: Error): { reason: GenesysReasonCode; sentence: string } {
+  if (error instanceof PermanentError || error instanceof RetryableError) return { reason: error.reason, sentence: error.message };
+  return { reason: 'GeneralError', sentence: `dmbridge could not deliver this message because of an internal error (${error.message}). Please try again.` };
+}
+
+/** The start of the agent's words, so a reaction or read can say which message it was about. */
+function snippetOf(command: OutboundMessageCommand): string {
+  const text = (command.text ?? command.fallbackText ?? command.attachments[0]?.filename ?? '').trim();
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
