@@ -43,6 +43,12 @@ export interface FakeGraph {
   setLatency(ms: number): void;
   /** Headers added to every answer, e.g. Meta's usage headers (`X-Business-Use-Case-Usage`, `X-App-Usage`). */
   setResponseHeaders(headers: Record<string, string>): void;
+  /**
+   * Called for every accepted message with its mid, and awaited before the Send API answers: Meta may deliver
+   * the echo webhook before the send call returns (instagram-messaging.md key fact 14), and this is how a test
+   * or the sandbox plays that.
+   */
+  onMessageSent(hook: ((sent: { body: unknown; messageId: string }) => Promise<void> | void) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +71,7 @@ const VERSION = /^v\d+\.\d+$/;
 export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph> {
   let latencyMs = 0;
   let responseHeaders: Record<string, string> = {};
+  let messageSent: ((sent: { body: unknown; messageId: string }) => Promise<void> | void) | undefined;
   const failures: Record<'send' | 'profile', FakeGraphFailure[]> = { send: [], profile: [] };
 
   const fake: FakeGraph = {
@@ -78,6 +85,9 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     },
     setResponseHeaders(headers) {
       responseHeaders = { ...headers };
+    },
+    onMessageSent(hook) {
+      messageSent = hook;
     },
     async close() {
       server.closeAllConnections();
@@ -138,6 +148,7 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     }
     const messageId = freshMid(opts.accountId);
     fake.sends.push({ path: c.req.path, body, at: Date.now(), messageId });
+    await messageSent?.({ body, messageId });
     return c.json({ recipient_id: recipientId, message_id: messageId });
   });
 
