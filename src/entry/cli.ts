@@ -21,6 +21,11 @@ Usage:
       --from IGSID       customer id (default ${SANDBOX.customer.igsid})
       --bridge URL       default http://127.0.0.1:${SANDBOX.bridgePort}
       --genesys URL      default http://127.0.0.1:${SANDBOX.genesysPort}
+  dmbridge sandbox reply [options] TEXT   play the agent: post a signed Genesys outbound notification to the
+                                          sandbox bridge and wait for its receipt
+      --to IGSID         customer id (default ${SANDBOX.customer.igsid})
+      --bot              sent by a bot, not a human agent
+      --bridge URL, --genesys URL as above
   dmbridge --help | --version
 
 Configuration: YAML or JSON, \${ENV_VAR} interpolated; see docs/configuration.md.
@@ -55,7 +60,9 @@ async function serve(args: string[]): Promise<number> {
   const file = values.config ?? process.env.DMBRIDGE_CONFIG;
   if (!file) {
     const { runSandbox } = await import('../sandbox/run.js');
-    await runSandbox(values['log-level'] ? { logLevel: values['log-level'] } : {});
+    const logLevel = values['log-level'] ?? 'warn';
+    const sandbox = await runSandbox({ logLevel });
+    closeOnSignals(sandbox, createLogger(logLevel));
     return -1; // keep running
   }
   const config = loadConfig(file);
@@ -86,7 +93,8 @@ function configCommand(args: string[]): number {
 
 async function sandboxCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'send') return usage('usage: dmbridge sandbox send [--image URL] [--from IGSID] TEXT');
+  if (sub === 'reply') return sandboxReply(rest);
+  if (sub !== 'send') return usage('usage: dmbridge sandbox send|reply [options] TEXT');
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -120,6 +128,45 @@ async function sandboxCommand(args: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`bridge → Genesys: ${JSON.stringify(delivered, null, 2)}\n`);
+  return 0;
+}
+
+async function sandboxReply(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string', default: SANDBOX.customer.igsid },
+      bot: { type: 'boolean', default: false },
+      bridge: { type: 'string', default: `http://127.0.0.1:${SANDBOX.bridgePort}` },
+      genesys: { type: 'string', default: `http://127.0.0.1:${SANDBOX.genesysPort}` },
+    },
+  });
+  const text = positionals.join(' ');
+  if (!text) return usage('sandbox reply needs a TEXT');
+  const { deliverOutbound, outboundWebhookBody } = await import('../sandbox/fake-genesys.js');
+  const { waitForSandboxReceipt } = await import('../sandbox/watch.js');
+  const { id, body } = outboundWebhookBody({
+    integrationId: SANDBOX.integrationId,
+    customerId: values.to,
+    text,
+    originatingEntity: values.bot ? 'Bot' : 'Human',
+  });
+  let answer;
+  try {
+    answer = await deliverOutbound(`${values.bridge}/webhooks/genesys/${SANDBOX.connectionId}`, body, SANDBOX.genesysWebhookSecret, { retryDelayMs: 500 });
+  } catch (err) {
+    process.stderr.write(`cannot reach the bridge at ${values.bridge}: is \`npm start\` running? (${(err as Error).message})\n`);
+    return 1;
+  }
+  process.stdout.write(`agent → bridge: ${answer.status} ${answer.text} (Genesys message ${id})\n`);
+  if (answer.status !== 200) return 1;
+  const receipt = await waitForSandboxReceipt(values.genesys, id, 15_000);
+  if (!receipt) {
+    process.stderr.write(`no receipt at the fake Genesys (${values.genesys}) within 15 s\n`);
+    return 1;
+  }
+  process.stdout.write(`bridge → Genesys receipt: ${JSON.stringify(receipt, null, 2)}\n`);
   return 0;
 }
 

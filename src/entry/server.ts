@@ -35,7 +35,7 @@ export async function startServer(opts: BridgeOptions): Promise<RunningServer> {
 }
 
 /** Stops the server cleanly on the first SIGINT/SIGTERM; a second one exits at once. */
-export function closeOnSignals(running: RunningServer, logger: BridgeOptions['logger']): void {
+export function closeOnSignals(running: { close(): Promise<void> }, logger: BridgeOptions['logger']): void {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(130);

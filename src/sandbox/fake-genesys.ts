@@ -275,6 +275,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
 
   // Read-only view for the sandbox CLI: what agents have received so far.
   app.get('/sandbox/messages', (c) => c.json(fake.messages));
+  app.get('/sandbox/receipts', (c) => c.json(fake.receipts));
 
   function conversationOf(integrationId: string, customerId: string): string {
     const key = `${integrationId}:${customerId}`;

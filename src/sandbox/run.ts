@@ -3,10 +3,11 @@
  * sent through the whole path, and every message the fake Genesys receives printed as an agent would see it.
  */
 import { createLogger } from '../logger.js';
-import { closeOnSignals, startServer } from '../entry/server.js';
+import { startServer } from '../entry/server.js';
 import { SANDBOX, sandboxConfig, type SandboxPorts } from './config.js';
 import { startFakeGenesys, type FakeGenesys } from './fake-genesys.js';
-import { startFakeGraph } from './fake-graph.js';
+import { startFakeGraph, type FakeGraph } from './fake-graph.js';
+import { signMetaBody } from '../channels/instagram/verify.js';
 import { sendSandboxDm } from './send.js';
 
 export interface SandboxOptions {
@@ -16,7 +17,14 @@ export interface SandboxOptions {
   out?: (line: string) => void;
 }
 
-export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
+export interface RunningSandbox {
+  bridgeUrl: string;
+  genesys: FakeGenesys;
+  graph: FakeGraph;
+  close(): Promise<void>;
+}
+
+export async function runSandbox(opts: SandboxOptions = {}): Promise<RunningSandbox> {
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const ports = { bridge: SANDBOX.bridgePort, genesys: SANDBOX.genesysPort, graph: SANDBOX.graphPort, ...opts.ports };
   const genesys = await startFakeGenesys({
@@ -33,49 +41,97 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<void> {
   });
   const logLevel = opts.logLevel ?? 'warn';
   const logger = createLogger(logLevel);
-  const config = sandboxConfig(ports, opts.store ?? 'sqlite:./data/sandbox.db', logLevel);
-  const running = await startServer({ config, logger });
-  closeOnSignals(
-    {
-      ...running,
-      close: async () => {
-        await running.close();
-        await Promise.all([genesys.close(), graph.close()]);
-      },
-    },
-    logger,
+  const config = sandboxConfig(
+    { bridge: ports.bridge, genesys: portOf(genesys.url), graph: portOf(graph.url) },
+    opts.store ?? 'sqlite:./data/sandbox.db',
+    logLevel,
   );
+  const running = await startServer({ config, logger });
+  let timer: NodeJS.Timeout | undefined;
+  const sandbox: RunningSandbox = {
+    bridgeUrl: running.url,
+    genesys,
+    graph,
+    async close() {
+      clearInterval(timer);
+      await running.close();
+      await Promise.all([genesys.close(), graph.close()]);
+    },
+  };
 
   out(
     [
       '',
       'dmbridge sandbox: nothing here talks to Meta or Genesys; all three servers are local fakes.',
-      `  bridge           ${running.url}   POST /webhooks/instagram, GET /healthz, GET /metrics`,
-      `  fake Genesys     ${genesys.url}   GET /sandbox/messages lists what agents received`,
+      `  bridge           ${running.url}   POST /webhooks/instagram, POST /webhooks/genesys/${SANDBOX.connectionId}, GET /healthz, GET /metrics`,
+      `  fake Genesys     ${genesys.url}   GET /sandbox/messages and /sandbox/receipts: what agents received`,
       `  fake Graph API   ${graph.url}`,
       '',
       'Play the customer from another terminal:',
       '  npm run dmbridge -- sandbox send "Hi, where is my order?"',
       '  npm run dmbridge -- sandbox send --image https://picsum.photos/200.jpg "Is this one in stock?"',
+      'and the agent:',
+      '  npm run dmbridge -- sandbox reply "Your parcel ships today."',
       '',
     ].join('\n'),
   );
-  printAgentView(genesys, out);
+  // Like Meta, the fake Graph API echoes every message the account sends back as a webhook (is_echo).
+  graph.onMessageSent(({ messageId, body }) => echoToBridge(running.url, messageId, body));
+  timer = printTraffic(genesys, graph, out);
 
   const demo = await sendSandboxDm(running.url, { text: 'Hi! Is my order on its way? (demo DM sent by the sandbox)' });
   out(`customer → bridge: demo DM ${demo.mid.slice(0, 16)}… answered ${demo.status} ${demo.body}`);
+  return sandbox;
 }
 
-/** Prints each message the fake Genesys accepts, the way the agent's workspace would show it. */
-function printAgentView(genesys: FakeGenesys, out: (line: string) => void): void {
-  let shown = 0;
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** Prints what crosses each fake: messages and receipts at Genesys, sends at Instagram. */
+function printTraffic(genesys: FakeGenesys, graph: FakeGraph, out: (line: string) => void): NodeJS.Timeout {
+  let messages = 0;
+  let receipts = 0;
+  let sends = 0;
   const timer = setInterval(() => {
-    while (shown < genesys.messages.length) {
-      const { body } = genesys.messages[shown++]!;
-      out(`bridge → Genesys: ${describeForAgent(body)}`);
+    while (messages < genesys.messages.length) out(`bridge → Genesys: ${describeForAgent(genesys.messages[messages++]!.body)}`);
+    while (sends < graph.sends.length) out(`bridge → Instagram: ${JSON.stringify(graph.sends[sends++]!.body)}`);
+    while (receipts < genesys.receipts.length) {
+      const receipt = genesys.receipts[receipts++]!.body as { id: string; status: string; reasons?: Array<{ code?: string; message: string }> };
+      const reason = receipt.reasons?.[0];
+      out(`bridge → Genesys receipt for ${receipt.id}: ${receipt.status}${reason ? ` (${reason.code}) ${reason.message}` : ''}`);
     }
   }, 100);
   timer.unref();
+  return timer;
+}
+
+async function echoToBridge(bridgeUrl: string, messageId: string, body: unknown): Promise<void> {
+  const sent = body as { recipient: { id: string }; message?: { text?: string } };
+  const now = Date.now();
+  const echo = {
+    object: 'instagram',
+    entry: [
+      {
+        id: SANDBOX.instagramAccountId,
+        time: now,
+        messaging: [
+          {
+            sender: { id: SANDBOX.instagramAccountId },
+            recipient: { id: sent.recipient.id },
+            timestamp: now,
+            message: { mid: messageId, is_echo: true, ...(sent.message?.text ? { text: sent.message.text } : {}) },
+          },
+        ],
+      },
+    ],
+  };
+  const raw = JSON.stringify(echo);
+  await fetch(`${bridgeUrl}/webhooks/instagram`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, SANDBOX.metaAppSecret) },
+    body: raw,
+  }).catch(() => undefined);
 }
 
 function describeForAgent(body: unknown): string {

@@ -1,11 +1,11 @@
-/** Polls the fake Genesys's read-only view until a message with this `channel.messageId` arrives. */
-export async function waitForSandboxMessage(genesysUrl: string, messageId: string, timeoutMs: number): Promise<unknown> {
+/** Polls one of the fake Genesys's read-only views until an entry matches. */
+async function waitForEntry(url: string, matches: (body: Record<string, any>) => boolean, timeoutMs: number): Promise<unknown> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${genesysUrl}/sandbox/messages`, { signal: AbortSignal.timeout(2000) });
-      const list = (await res.json()) as Array<{ body: { channel?: { messageId?: string } } }>;
-      const hit = list.find((m) => m.body.channel?.messageId === messageId);
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const list = (await res.json()) as Array<{ body: Record<string, any> }>;
+      const hit = list.find((m) => matches(m.body));
       if (hit) return hit.body;
     } catch {
       // The fake may be starting up; keep polling until the deadline.
@@ -13,4 +13,14 @@ export async function waitForSandboxMessage(genesysUrl: string, messageId: strin
     await new Promise((r) => setTimeout(r, 100));
   }
   return undefined;
+}
+
+/** The message the fake Genesys received with this `channel.messageId`. */
+export function waitForSandboxMessage(genesysUrl: string, messageId: string, timeoutMs: number): Promise<unknown> {
+  return waitForEntry(`${genesysUrl}/sandbox/messages`, (b) => b.channel?.messageId === messageId, timeoutMs);
+}
+
+/** The receipt the fake Genesys received for this Genesys message id. */
+export function waitForSandboxReceipt(genesysUrl: string, genesysMessageId: string, timeoutMs: number): Promise<unknown> {
+  return waitForEntry(`${genesysUrl}/sandbox/receipts`, (b) => b.id === genesysMessageId, timeoutMs);
 }

@@ -1,0 +1,42 @@
+/**
+ * The sandbox a newcomer gets from `npm start`: both fakes and the bridge, a demo DM delivered, and both sides
+ * playable (customer DM in, agent reply out, receipt back).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX } from '../src/sandbox/config.js';
+import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys.js';
+import { runSandbox, type RunningSandbox } from '../src/sandbox/run.js';
+import { sendSandboxDm } from '../src/sandbox/send.js';
+import { eventually, tempDir } from './helpers.js';
+
+const dir = tempDir();
+const printed: string[] = [];
+let sandbox: RunningSandbox;
+
+beforeAll(async () => {
+  sandbox = await runSandbox({ ports: { bridge: 0, genesys: 0, graph: 0 }, store: `sqlite:${dir.path}/sandbox.db`, logLevel: 'silent', out: (l) => printed.push(l) });
+});
+afterAll(async () => {
+  await sandbox?.close();
+  dir.cleanup();
+});
+
+describe('the sandbox', () => {
+  it('prints what to try and shows the demo DM reaching the fake Genesys with the customer profile', async () => {
+    expect(printed.join('\n')).toContain('sandbox send "Hi, where is my order?"');
+    expect(printed.join('\n')).toContain('sandbox reply');
+    expect(await eventually(() => printed.some((l) => l.startsWith('bridge → Genesys: [Instagram DM] jane.doe: Hi! Is my order on its way?')))).toBe(true);
+  });
+
+  it('plays both sides: a DM in, the agent reply out to Instagram, a Delivered receipt back, the echo not forwarded', async () => {
+    const dm = await sendSandboxDm(sandbox.bridgeUrl, { text: 'Where is my order?' });
+    expect(dm.status).toBe(200);
+    const { id, body } = outboundWebhookBody({ integrationId: SANDBOX.integrationId, customerId: SANDBOX.customer.igsid, text: 'It ships today.' });
+    const answer = await deliverOutbound(`${sandbox.bridgeUrl}/webhooks/genesys/${SANDBOX.connectionId}`, body, SANDBOX.genesysWebhookSecret);
+    expect(answer.status).toBe(200);
+    expect(await eventually(() => printed.some((l) => l === `bridge → Genesys receipt for ${id}: Delivered`))).toBe(true);
+    expect(printed).toContain(`bridge → Instagram: {"recipient":{"id":"${SANDBOX.customer.igsid}"},"messaging_type":"RESPONSE","message":{"text":"It ships today."}}`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sandbox.genesys.messages.map((m) => (m.body as { text?: string }).text)).not.toContain('It ships today.');
+  });
+});
