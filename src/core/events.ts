@@ -67,6 +67,14 @@ export interface InboundEcho extends InboundEventBase {
 
 export type InboundEvent = InboundMessage | InboundRead | InboundEcho;
 
+/** What the platform tells about a customer, shown in Genesys's `from` fields. */
+export interface CustomerProfile {
+  name?: string;
+  /** The platform handle, e.g. an Instagram username: Genesys `nickname`. */
+  username?: string;
+  pictureUrl?: string;
+}
+
 /** An item of a webhook that carries nothing for the agent (noise, tests, other apps' threads). */
 export interface SkippedItem {
   channel: ChannelName;

@@ -3,7 +3,7 @@
  * Pure: no I/O, no clock. Types come from the official SDK models so a model change fails to compile.
  */
 import type { Models } from 'purecloud-platform-client-v2';
-import type { ChannelName, InboundMessage } from '../core/events.js';
+import type { ChannelName, CustomerProfile, InboundMessage } from '../core/events.js';
 
 /**
  * `channel.metadata` as the API accepts it: the SDK's declared fields plus `customAttributes`, a string map
@@ -25,11 +25,6 @@ export interface GenesysInboundMessage extends Models.OpenInboundNormalizedMessa
   channel: GenesysInboundChannel;
 }
 
-export interface CustomerProfile {
-  name?: string;
-  username?: string;
-  pictureUrl?: string;
-}
 
 const SOURCE_LABEL: Record<ChannelName, string> = {
   instagram: 'Instagram DM',

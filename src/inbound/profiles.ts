@@ -4,14 +4,10 @@
  * platform that refuses (no consent yet, a blocked user) is not asked again for every message.
  * Instagram: https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile
  */
+import type { CustomerProfile } from '../core/events.js';
 import type { Logger } from '../logger.js';
 import type { Clock, Store } from '../store/store.js';
 
-export interface CustomerProfile {
-  name?: string;
-  username?: string;
-  pictureUrl?: string;
-}
 
 export type ProfileFetcher = (customerId: string) => Promise<CustomerProfile>;
 export type ProfileLookup = (connectionId: string, customerId: string) => Promise<CustomerProfile | undefined>;
