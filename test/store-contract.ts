@@ -254,10 +254,41 @@ export function storeContract(name: string, makeStore: (clock: Clock) => Promise
         expect(await store.getConversation('conn:u1')).toEqual({});
         await store.recordCustomerMessage('conn:u1', START + 5000);
         await store.recordCustomerMessage('conn:u1', START + 1000);
-        expect(await store.getConversation('conn:u1')).toEqual({ lastInboundAt: START + 5000 });
+        expect(await store.getConversation('conn:u1')).toMatchObject({ lastInboundAt: START + 5000, customerMessages: 2 });
         await store.recordCustomerMessage('conn:u1', START + 9000);
-        expect(await store.getConversation('conn:u1')).toEqual({ lastInboundAt: START + 9000 });
+        expect(await store.getConversation('conn:u1')).toMatchObject({ lastInboundAt: START + 9000, customerMessages: 3 });
         expect(await store.getConversation('conn:u2')).toEqual({});
+      });
+
+      it('counts replies since the customer last wrote, and starts again when they write', async () => {
+        await store.recordCustomerMessage('conn:u1', START);
+        await store.recordReplySent('conn:u1');
+        await store.recordReplySent('conn:u1');
+        expect(await store.getConversation('conn:u1')).toMatchObject({ repliesSinceCustomer: 2 });
+        await store.recordCustomerMessage('conn:u1', START - 1000); // a late webhook of an older message
+        expect(await store.getConversation('conn:u1')).toMatchObject({ repliesSinceCustomer: 2 });
+        await store.recordCustomerMessage('conn:u1', START + 1000);
+        expect(await store.getConversation('conn:u1')).toMatchObject({ repliesSinceCustomer: 0, customerMessages: 3 });
+      });
+    });
+
+    describe('locks', () => {
+      it('lets one owner hold a lock until it is released or expires', async () => {
+        expect(await store.acquireLock('refresh:acme', 'a', now + 10_000)).toBe(true);
+        expect(await store.acquireLock('refresh:acme', 'b', now + 10_000)).toBe(false);
+        expect(await store.acquireLock('refresh:acme', 'a', now + 20_000)).toBe(true); // the holder extends it
+        expect(await store.acquireLock('refresh:other', 'b', now + 10_000)).toBe(true);
+        await store.releaseLock('refresh:acme', 'b'); // not the holder: no effect
+        expect(await store.acquireLock('refresh:acme', 'b', now + 10_000)).toBe(false);
+        await store.releaseLock('refresh:acme', 'a');
+        expect(await store.acquireLock('refresh:acme', 'b', now + 10_000)).toBe(true);
+        now += 10_001; // b's hold lapsed
+        expect(await store.acquireLock('refresh:acme', 'c', now + 10_000)).toBe(true);
+      });
+
+      it('gives a free lock to exactly one of many concurrent callers', async () => {
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.acquireLock('refresh:x', `owner-${i}`, now + 10_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
 

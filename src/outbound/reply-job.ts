@@ -106,7 +106,10 @@ export function createReplyHandler(deps: {
         await store.putRecord(PLATFORM_MESSAGE, `${connectionId}:${result.messageId}`, link, expiresAt);
       }
       progress.sent = part + 1;
-      await store.putRecord(PROGRESS, progressKey, progress, expiresAt);
+      await Promise.all([
+        store.putRecord(PROGRESS, progressKey, progress, expiresAt),
+        store.recordReplySent(conversationKey(connectionId, command.customerId)),
+      ]);
       if (result.pauseUntil) await store.pause(replier.pauseKey, result.pauseUntil);
     }
     if (decision.tag) logger.info({ connectionId, genesysMessageId: command.genesysMessageId, tag: decision.tag }, 'reply sent with a message tag');

@@ -73,7 +73,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE pauses (key TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
   `,
   `
-  CREATE TABLE conversations (key TEXT PRIMARY KEY, last_inbound_at INTEGER) WITHOUT ROWID;
+  CREATE TABLE conversations (
+    key                    TEXT PRIMARY KEY,
+    last_inbound_at        INTEGER,
+    customer_messages      INTEGER NOT NULL DEFAULT 0,
+    replies_since_customer INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE TABLE locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE records (
     namespace  TEXT    NOT NULL,
     key        TEXT    NOT NULL,
@@ -143,9 +149,19 @@ const SQL = {
     ON CONFLICT (key) DO UPDATE SET until = max(until, excluded.until)`,
   pausedUntil: `SELECT until FROM pauses WHERE key = ? AND until > ?`,
   recordCustomerMessage: `
-    INSERT INTO conversations (key, last_inbound_at) VALUES (?, ?)
-    ON CONFLICT (key) DO UPDATE SET last_inbound_at = max(coalesce(last_inbound_at, 0), excluded.last_inbound_at)`,
-  getConversation: `SELECT last_inbound_at FROM conversations WHERE key = ?`,
+    INSERT INTO conversations (key, last_inbound_at, customer_messages) VALUES (@key, @at, 1)
+    ON CONFLICT (key) DO UPDATE SET
+      customer_messages = customer_messages + 1,
+      replies_since_customer = CASE WHEN @at >= coalesce(last_inbound_at, 0) THEN 0 ELSE replies_since_customer END,
+      last_inbound_at = max(coalesce(last_inbound_at, 0), @at)`,
+  recordReplySent: `
+    INSERT INTO conversations (key, replies_since_customer) VALUES (?, 1)
+    ON CONFLICT (key) DO UPDATE SET replies_since_customer = replies_since_customer + 1`,
+  getConversation: `SELECT last_inbound_at, customer_messages, replies_since_customer FROM conversations WHERE key = ?`,
+  acquireLock: `
+    INSERT INTO locks (name, owner, until) VALUES (@name, @owner, @until)
+    ON CONFLICT (name) DO UPDATE SET owner = @owner, until = @until WHERE locks.owner = @owner OR locks.until < @now`,
+  releaseLock: `DELETE FROM locks WHERE name = ? AND owner = ?`,
   putRecord: `
     INSERT INTO records (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
@@ -262,12 +278,31 @@ export class SqliteStore implements Store {
   }
 
   async recordCustomerMessage(conversationKey: string, at: number): Promise<void> {
-    await this.write(() => this.stmt.recordCustomerMessage.run(conversationKey, at));
+    await this.write(() => this.stmt.recordCustomerMessage.run({ key: conversationKey, at }));
+  }
+
+  async recordReplySent(conversationKey: string): Promise<void> {
+    await this.write(() => this.stmt.recordReplySent.run(conversationKey));
   }
 
   async getConversation(conversationKey: string): Promise<ConversationState> {
-    const row = this.stmt.getConversation.get(conversationKey) as { last_inbound_at: number | null } | undefined;
-    return row?.last_inbound_at != null ? { lastInboundAt: row.last_inbound_at } : {};
+    const row = this.stmt.getConversation.get(conversationKey) as
+      | { last_inbound_at: number | null; customer_messages: number; replies_since_customer: number }
+      | undefined;
+    if (!row) return {};
+    return {
+      ...(row.last_inbound_at != null ? { lastInboundAt: row.last_inbound_at } : {}),
+      customerMessages: row.customer_messages,
+      repliesSinceCustomer: row.replies_since_customer,
+    };
+  }
+
+  async acquireLock(name: string, owner: string, until: number): Promise<boolean> {
+    return this.write((now) => this.stmt.acquireLock.run({ name, owner, until, now }).changes === 1);
+  }
+
+  async releaseLock(name: string, owner: string): Promise<void> {
+    await this.write(() => this.stmt.releaseLock.run(name, owner));
   }
 
   async putRecord(namespace: string, key: string, value: unknown, expiresAt: number): Promise<void> {

@@ -72,6 +72,10 @@ export interface QueueStats {
 export interface ConversationState {
   /** When the customer last wrote (epoch ms): the start of the platform's reply window. */
   lastInboundAt?: number;
+  /** How many messages the customer has sent (TikTok's first-message rule). */
+  customerMessages?: number;
+  /** Replies sent since the customer last wrote (TikTok's per-window message caps). */
+  repliesSinceCustomer?: number;
 }
 
 export interface Store {
@@ -98,8 +102,13 @@ export interface Store {
   pause(key: string, until: number): Promise<void>;
   /** Epoch ms until which `key` is paused, or 0. */
   pausedUntil(key: string): Promise<number>;
-  /** Records that the customer wrote at `at` (epoch ms). Never moves the time backwards (webhooks arrive out of order). */
+  /**
+   * Records that the customer wrote at `at` (epoch ms): counts the message and, when it is the newest, restarts
+   * the count of replies. Never moves the time backwards (webhooks arrive out of order).
+   */
   recordCustomerMessage(conversationKey: string, at: number): Promise<void>;
+  /** Counts one reply sent to the customer since they last wrote. */
+  recordReplySent(conversationKey: string): Promise<void>;
   getConversation(conversationKey: string): Promise<ConversationState>;
   /**
    * Small JSON records that expire: links between Genesys message ids and platform message ids, delivery
@@ -107,6 +116,12 @@ export interface Store {
    */
   putRecord(namespace: string, key: string, value: unknown, expiresAt: number): Promise<void>;
   getRecord<T>(namespace: string, key: string): Promise<T | undefined>;
+  /**
+   * A lock shared by every instance on this store, e.g. "one token refresh at a time". Succeeds when the lock
+   * is free, expired (`until` of its holder has passed) or already held by `owner`; holds it until `until`.
+   */
+  acquireLock(name: string, owner: string, until: number): Promise<boolean>;
+  releaseLock(name: string, owner: string): Promise<void>;
   /** Deletes dedupe keys older than `dedupeBefore`, done jobs finished before `doneBefore`, and expired records. */
   purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }>;
   stats(): Promise<QueueStats>;
