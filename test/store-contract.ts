@@ -270,6 +270,16 @@ export function storeContract(name: string, makeStore: (clock: Clock) => Promise
         await store.recordCustomerMessage('conn:u1', START + 1000);
         expect(await store.getConversation('conn:u1')).toMatchObject({ repliesSinceCustomer: 0, customerMessages: 3 });
       });
+
+      it("keeps the platform's conversation id of the newest customer message", async () => {
+        await store.recordCustomerMessage('conn:u1', START, 'thread-A');
+        await store.recordCustomerMessage('conn:u1', START - 1000, 'thread-old');
+        expect(await store.getConversation('conn:u1')).toMatchObject({ threadId: 'thread-A' });
+        await store.recordCustomerMessage('conn:u1', START + 1000);
+        expect(await store.getConversation('conn:u1')).toMatchObject({ threadId: 'thread-A' });
+        await store.recordCustomerMessage('conn:u1', START + 2000, 'thread-B');
+        expect(await store.getConversation('conn:u1')).toMatchObject({ threadId: 'thread-B' });
+      });
     });
 
     describe('locks', () => {

@@ -8,9 +8,23 @@ export type ChannelName = 'instagram' | 'tiktok';
 /** Genesys Open Messaging attachment media types (OpenContentAttachment.mediaType). */
 export type MediaType = 'Image' | 'Video' | 'Audio' | 'File' | 'Link';
 
+/**
+ * Media the platform serves only to authenticated callers (TikTok's download API needs the business token):
+ * the worker turns it into a short-lived signed URL on the bridge's own /media route, which streams it.
+ */
+export interface MediaReference {
+  platform: 'tiktok';
+  conversationId: string;
+  messageId: string;
+  mediaId: string;
+  mediaType: 'IMAGE' | 'VIDEO';
+}
+
 export interface InboundAttachment {
   mediaType: MediaType;
+  /** Where Genesys can fetch it; empty while `reference` still has to be turned into a bridge URL. */
   url: string;
+  reference?: MediaReference;
   /** Exact MIME type when known; a best guess from the platform's attachment type otherwise. */
   mime: string;
   filename?: string;
@@ -29,6 +43,11 @@ interface InboundEventBase {
   dedupeKey: string;
   /** Platform event time, epoch milliseconds. */
   timestamp: number;
+  /**
+   * The platform's own conversation id, where replies must be addressed to it rather than to the customer
+   * (TikTok sends to `conversation_id`). Kept in the conversation state.
+   */
+  threadId?: string;
 }
 
 /** Something a human customer did that the agent must see, as text and/or one attachment. */

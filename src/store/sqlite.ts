@@ -77,7 +77,8 @@ const MIGRATIONS: readonly string[] = [
     key                    TEXT PRIMARY KEY,
     last_inbound_at        INTEGER,
     customer_messages      INTEGER NOT NULL DEFAULT 0,
-    replies_since_customer INTEGER NOT NULL DEFAULT 0
+    replies_since_customer INTEGER NOT NULL DEFAULT 0,
+    thread_id              TEXT
   ) WITHOUT ROWID;
   CREATE TABLE locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE records (
@@ -149,15 +150,16 @@ const SQL = {
     ON CONFLICT (key) DO UPDATE SET until = max(until, excluded.until)`,
   pausedUntil: `SELECT until FROM pauses WHERE key = ? AND until > ?`,
   recordCustomerMessage: `
-    INSERT INTO conversations (key, last_inbound_at, customer_messages) VALUES (@key, @at, 1)
+    INSERT INTO conversations (key, last_inbound_at, customer_messages, thread_id) VALUES (@key, @at, 1, @threadId)
     ON CONFLICT (key) DO UPDATE SET
       customer_messages = customer_messages + 1,
       replies_since_customer = CASE WHEN @at >= coalesce(last_inbound_at, 0) THEN 0 ELSE replies_since_customer END,
+      thread_id = CASE WHEN @threadId IS NOT NULL AND @at >= coalesce(last_inbound_at, 0) THEN @threadId ELSE thread_id END,
       last_inbound_at = max(coalesce(last_inbound_at, 0), @at)`,
   recordReplySent: `
     INSERT INTO conversations (key, replies_since_customer) VALUES (?, 1)
     ON CONFLICT (key) DO UPDATE SET replies_since_customer = replies_since_customer + 1`,
-  getConversation: `SELECT last_inbound_at, customer_messages, replies_since_customer FROM conversations WHERE key = ?`,
+  getConversation: `SELECT last_inbound_at, customer_messages, replies_since_customer, thread_id FROM conversations WHERE key = ?`,
   acquireLock: `
     INSERT INTO locks (name, owner, until) VALUES (@name, @owner, @until)
     ON CONFLICT (name) DO UPDATE SET owner = @owner, until = @until WHERE locks.owner = @owner OR locks.until < @now`,
@@ -277,8 +279,8 @@ export class SqliteStore implements Store {
     return this.write((now) => this.settleHead(this.stmt.deadLetter, { id, owner, now, error }));
   }
 
-  async recordCustomerMessage(conversationKey: string, at: number): Promise<void> {
-    await this.write(() => this.stmt.recordCustomerMessage.run({ key: conversationKey, at }));
+  async recordCustomerMessage(conversationKey: string, at: number, threadId?: string): Promise<void> {
+    await this.write(() => this.stmt.recordCustomerMessage.run({ key: conversationKey, at, threadId: threadId ?? null }));
   }
 
   async recordReplySent(conversationKey: string): Promise<void> {
@@ -287,13 +289,14 @@ export class SqliteStore implements Store {
 
   async getConversation(conversationKey: string): Promise<ConversationState> {
     const row = this.stmt.getConversation.get(conversationKey) as
-      | { last_inbound_at: number | null; customer_messages: number; replies_since_customer: number }
+      | { last_inbound_at: number | null; customer_messages: number; replies_since_customer: number; thread_id: string | null }
       | undefined;
     if (!row) return {};
     return {
       ...(row.last_inbound_at != null ? { lastInboundAt: row.last_inbound_at } : {}),
       customerMessages: row.customer_messages,
       repliesSinceCustomer: row.replies_since_customer,
+      ...(row.thread_id != null ? { threadId: row.thread_id } : {}),
     };
   }
 

@@ -76,6 +76,8 @@ export interface ConversationState {
   customerMessages?: number;
   /** Replies sent since the customer last wrote (TikTok's per-window message caps). */
   repliesSinceCustomer?: number;
+  /** The platform's conversation id, for platforms that address replies to it (TikTok). */
+  threadId?: string;
 }
 
 export interface Store {
@@ -104,9 +106,10 @@ export interface Store {
   pausedUntil(key: string): Promise<number>;
   /**
    * Records that the customer wrote at `at` (epoch ms): counts the message and, when it is the newest, restarts
-   * the count of replies. Never moves the time backwards (webhooks arrive out of order).
+   * the count of replies, and keeps the newest `threadId` given. Never moves the time backwards (webhooks
+   * arrive out of order).
    */
-  recordCustomerMessage(conversationKey: string, at: number): Promise<void>;
+  recordCustomerMessage(conversationKey: string, at: number, threadId?: string): Promise<void>;
   /** Counts one reply sent to the customer since they last wrote. */
   recordReplySent(conversationKey: string): Promise<void>;
   getConversation(conversationKey: string): Promise<ConversationState>;
