@@ -84,7 +84,7 @@ function configCommand(args: string[]): number {
       `  listen   http://${config.server.host}:${config.server.port}`,
       `  store    ${config.store}`,
       `  genesys  ${config.genesys.apiBaseUrl} (client ${config.genesys.clientId})`,
-      ...config.connections.map((c) => `  connection ${c.id}: ${c.channel} account ${c.accountId} → integration ${c.genesys.integrationId}`),
+      ...config.connections.map((c) => `  connection ${c.id}: ${c.channel} account ${c.channel === 'instagram' ? c.accountId : c.businessId} → integration ${c.genesys.integrationId}`),
       '',
     ].join('\n'),
   );
