@@ -68,6 +68,10 @@ export const DMB_ERR = {
   MALFORMED_JSON: { code: 'DMB_ERR_MALFORMED_JSON', status: 400 },
   UNKNOWN_CONNECTION: { code: 'DMB_ERR_UNKNOWN_CONNECTION', status: 404 },
   STORE_UNAVAILABLE: { code: 'DMB_ERR_STORE_UNAVAILABLE', status: 503 },
+  MEDIA_TOKEN_INVALID: { code: 'DMB_ERR_MEDIA_TOKEN_INVALID', status: 403 },
+  MEDIA_EXPIRED: { code: 'DMB_ERR_MEDIA_EXPIRED', status: 410 },
+  MEDIA_UNAVAILABLE: { code: 'DMB_ERR_MEDIA_UNAVAILABLE', status: 502 },
+  SIGNATURE_STALE: { code: 'DMB_ERR_SIGNATURE_STALE', status: 401 },
 } as const;
 
 export type DmbErrorName = keyof typeof DMB_ERR;

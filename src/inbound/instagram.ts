@@ -3,25 +3,16 @@
  * Works on web-standard Request/Response so the Node server and the Lambda handler share it.
  */
 import type { InstagramConnection } from '../config.js';
-import { conversationKey, type InboundEvent, type InboundMessage } from '../core/events.js';
+import type { InboundEvent } from '../core/events.js';
 import { answerMetaHandshake, verifyMetaSignature } from '../channels/instagram/verify.js';
 import { parseInstagramWebhook } from '../channels/instagram/parse.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
-import type { NewJob, Store } from '../store/store.js';
 import { refuse } from '../http/refuse.js';
-import { GENESYS_INBOUND_JOB, type GenesysInboundJob } from '../genesys/inbound-job.js';
-import { echoOrReadJob } from '../outbound/echo-job.js';
+import { storeRoutedEvents, type IntakeDeps } from './store-events.js';
 
 const ROUTE = 'instagram';
 
-export interface InstagramIntakeDeps {
+export interface InstagramIntakeDeps extends IntakeDeps {
   connections: readonly InstagramConnection[];
-  store: Store;
-  metrics: Metrics;
-  logger: Logger;
-  /** Called after jobs were stored, to wake the worker. */
-  onEnqueued: () => void;
 }
 
 export class InstagramIntake {
@@ -72,36 +63,13 @@ export class InstagramIntake {
     const { events, skipped } = parseInstagramWebhook(body);
     for (const s of skipped) metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });
 
-    const jobs: NewJob[] = [];
-    const customerMessages: Array<[conversation: string, at: number]> = [];
+    const routed = [];
     for (const event of events) {
       const connection = this.routeEvent(event, signedBy);
-      if (!connection) continue;
-      if (event.kind !== 'message') {
-        // Echoes and reads concern messages sent to the customer: they queue behind the replies.
-        jobs.push(echoOrReadJob(connection.id, event));
-        continue;
-      }
-      jobs.push(toGenesysJob(event, connection));
-      if (event.opensWindow) customerMessages.push([conversationKey(connection.id, event.customerId), event.timestamp]);
+      if (connection) routed.push({ connectionId: connection.id, event });
     }
-    if (jobs.length === 0) {
-      metrics.webhooks.inc({ route: ROUTE, outcome: 'nothing_to_store' });
-      return acknowledged();
-    }
-    try {
-      // Called in the same turn, so the store commits the window times and the jobs in one transaction.
-      const windows = customerMessages.map(([key, at]) => this.deps.store.recordCustomerMessage(key, at));
-      const [result] = await Promise.all([this.deps.store.enqueue(jobs), ...windows]);
-      metrics.webhooks.inc({ route: ROUTE, outcome: result.accepted > 0 ? 'accepted' : 'duplicate' });
-      if (result.accepted > 0) this.deps.onEnqueued();
-    } catch (err) {
-      // Not stored, so not acknowledged: a 5xx makes Meta redeliver.
-      metrics.webhooks.inc({ route: ROUTE, outcome: 'store_unavailable' });
-      logger.error({ route: ROUTE, err }, 'could not store webhook events');
-      return refuse('STORE_UNAVAILABLE', 'events could not be stored; retry later');
-    }
-    return acknowledged();
+    // Meta expects a 200 for everything it should not redeliver, including items we deliberately ignore.
+    return storeRoutedEvents(this.deps, ROUTE, routed, acknowledged);
   }
 
   /** The connection owning this event's account, if it exists and its secrets include the one that signed. */
@@ -123,17 +91,6 @@ export class InstagramIntake {
   }
 }
 
-/** Meta expects a 200 for everything it should not redeliver, including items we deliberately ignore. */
 function acknowledged(): Response {
   return new Response('EVENT_RECEIVED', { status: 200, headers: { 'content-type': 'text/plain' } });
-}
-
-function toGenesysJob(event: InboundMessage, connection: InstagramConnection): NewJob {
-  const payload: GenesysInboundJob = { connectionId: connection.id, event };
-  return {
-    dedupeKey: event.dedupeKey,
-    conversationKey: conversationKey(connection.id, event.customerId),
-    kind: GENESYS_INBOUND_JOB,
-    payload,
-  };
 }
