@@ -107,6 +107,8 @@ export const configSchema = z.strictObject({
       publicUrl: z.url().optional(),
       /** Largest webhook body accepted; Meta batches up to 1000 updates in one POST. */
       bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+      /** A request (headers and body) must arrive within this time, or the connection is closed with 408. */
+      requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     })
     .prefault({}),
   store: storeUrl.default('sqlite:./data/dmbridge.db'),

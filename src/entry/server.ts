@@ -15,7 +15,18 @@ export interface RunningServer {
 export async function startServer(opts: BridgeOptions): Promise<RunningServer> {
   const { config, logger } = opts;
   const bridge = await createBridge(opts);
-  const server = serve({ fetch: bridge.app.fetch, hostname: config.server.host, port: config.server.port });
+  const server = serve({
+    fetch: bridge.app.fetch,
+    hostname: config.server.host,
+    port: config.server.port,
+    // Slow clients (slowloris) are cut off instead of holding sockets forever.
+    serverOptions: {
+      requestTimeout: config.server.requestTimeoutMs,
+      headersTimeout: Math.min(config.server.requestTimeoutMs, 60_000),
+      // Node checks those timeouts only this often (30 s by default).
+      connectionsCheckingInterval: Math.min(1000, config.server.requestTimeoutMs),
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

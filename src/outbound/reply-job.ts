@@ -38,10 +38,11 @@ export interface ChannelReplier {
   /** The platform's reply-window rule, before any call is made. */
   decide(command: OutboundMessageCommand, conversation: ConversationState, now: number): ReplyDecision;
   /** The platform calls that make up this reply, in order. */
-  build(command: OutboundMessageCommand, decision: Extract<ReplyDecision, { send: true }>): unknown[];
+  build(command: OutboundMessageCommand, decision: Extract<ReplyDecision, { send: true }>, conversation: ConversationState): unknown[];
   /** One platform call; `conversation` lets a "window closed" refusal say when it closed. */
   send(request: unknown, conversation: ConversationState): Promise<{ messageId?: string; pauseUntil?: number }>;
-  sendTyping(customerId: string): Promise<void>;
+  /** Best effort; a platform may decline (TikTok: not while its message budget is limited). */
+  sendTyping(customerId: string, conversation: ConversationState): Promise<void>;
 }
 
 /** Delivery progress of one Genesys message, kept between attempts. */
@@ -96,7 +97,7 @@ export function createReplyHandler(deps: {
       if (!verdict.send) throw new PermanentError(verdict.sentence, { reason: verdict.reason });
       decision = verdict;
     }
-    const requests = replier.build(command, decision);
+    const requests = replier.build(command, decision, conversation);
     const progress: ReplyProgress = { sent: saved?.sent ?? 0, total: requests.length, ...(decision.tag ? { tag: decision.tag } : {}) };
     for (let part = progress.sent; part < requests.length; part++) {
       const result = await sendPart(replier, requests[part], conversation, progress);
@@ -128,7 +129,8 @@ export function createReplyHandler(deps: {
       const { connectionId, command, replier } = target(job);
       if (command.kind === 'typing') {
         // Best effort: a typing indicator that arrives late is worse than none, so it is never retried.
-        await replier.sendTyping(command.customerId).catch((err: unknown) => {
+        const conversation = await store.getConversation(conversationKey(connectionId, command.customerId));
+        await replier.sendTyping(command.customerId, conversation).catch((err: unknown) => {
           logger.debug({ err, connectionId }, 'typing indicator not sent');
         });
         return;

@@ -1,0 +1,177 @@
+/**
+ * Hostile input on every webhook route: each gets a clear 4xx, stores nothing, and the process stays up and
+ * keeps serving.
+ */
+import net from 'node:net';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signMetaBody } from '../src/channels/instagram/verify.js';
+import { startServer, type RunningServer } from '../src/entry/server.js';
+import { signGenesysBody } from '../src/genesys/webhook.js';
+import { silentLogger } from '../src/logger.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
+import { TEST, tempDir, testConfig } from './helpers.js';
+
+let genesys: FakeGenesys;
+let bridge: RunningServer;
+const dir = tempDir();
+
+beforeAll(async () => {
+  genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId] });
+  const config = testConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/hostile.db` });
+  config.server.requestTimeoutMs = 1500;
+  bridge = await startServer({ config, logger: silentLogger });
+});
+afterAll(async () => {
+  await bridge?.close();
+  await genesys?.close();
+  dir.cleanup();
+});
+
+interface Route {
+  name: string;
+  path: string;
+  sign: (raw: string) => Record<string, string>;
+}
+const ROUTES: Route[] = [
+  { name: 'Instagram', path: '/webhooks/instagram', sign: (raw) => ({ 'x-hub-signature-256': signMetaBody(raw, TEST.appSecret) }) },
+  { name: 'Genesys', path: `/webhooks/genesys/${TEST.connectionId}`, sign: (raw) => ({ 'x-hub-signature-256': signGenesysBody(raw, TEST.webhookSecret) }) },
+];
+
+async function storedJobs(): Promise<number> {
+  const s = await bridge.bridge.store.stats();
+  return s.pending + s.leased + s.done + s.dead;
+}
+
+async function post(path: string, body: string | Uint8Array, headers: Record<string, string>): Promise<{ status: number; error?: string }> {
+  const res = await fetch(`${bridge.url}${path}`, { method: 'POST', headers, body });
+  const text = await res.text();
+  let error: string | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: string }).error;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, ...(error ? { error } : {}) };
+}
+
+async function stillServing(): Promise<void> {
+  expect((await fetch(`${bridge.url}/healthz`)).status).toBe(200);
+}
+
+describe.each(ROUTES)('hostile input on the $name route', (route) => {
+  const json = { 'content-type': 'application/json' };
+
+  it('rejects a missing signature, a forged one and one for another body with 401, storing nothing', async () => {
+    const before = await storedJobs();
+    const raw = JSON.stringify({ hello: 'world' });
+    expect((await post(route.path, raw, json)).status).toBe(401);
+    expect((await post(route.path, raw, { ...json, 'x-hub-signature-256': 'sha256=' + 'a'.repeat(64) })).status).toBe(401);
+    expect((await post(route.path, raw, { ...json, ...route.sign(raw + ' ') })).status).toBe(401);
+    expect((await post(route.path, raw, { ...json, 'x-hub-signature-256': 'md5=abc' })).status).toBe(401);
+    expect(await storedJobs()).toBe(before);
+  });
+
+  it('rejects wrong content types with 415', async () => {
+    const raw = JSON.stringify({ a: 1 });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+      expect((await post(route.path, raw, { 'content-type': type, ...route.sign(raw) })).status).toBe(415);
+    }
+  });
+
+  it('rejects truncated, invalid and non-UTF-8 JSON that is correctly signed with 400', async () => {
+    for (const raw of ['{"object":"instagram","entry":[', '{"a":}', 'null,', '\u0000\u0001', '{"a":"\\ud800"'] as const) {
+      const res = await post(route.path, raw, { ...json, ...route.sign(raw) });
+      expect(res).toEqual({ status: 400, error: 'DMB_ERR_MALFORMED_JSON' });
+    }
+    const latin1 = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]); // {"a":"é"} in Latin-1
+    const res = await post(route.path, latin1, { ...json, 'x-hub-signature-256': route.sign(latin1.toString('latin1'))['x-hub-signature-256']! });
+    expect([400, 401]).toContain(res.status);
+    await stillServing();
+  });
+
+  it('survives deeply nested JSON', async () => {
+    const raw = '['.repeat(100_000) + ']'.repeat(100_000);
+    const res = await post(route.path, raw, { ...json, ...route.sign(raw) });
+    expect(res.status).toBeLessThan(500);
+    const deepObject = '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000);
+    expect((await post(route.path, deepObject, { ...json, ...route.sign(deepObject) })).status).toBeLessThan(500);
+    await stillServing();
+  });
+
+  it('answers 413 to a 10 MB body and keeps serving', async () => {
+    const raw = JSON.stringify({ pad: 'x'.repeat(10 * 1024 * 1024) });
+    const res = await post(route.path, raw, { ...json, ...route.sign(raw) });
+    expect(res).toEqual({ status: 413, error: 'DMB_ERR_BODY_TOO_LARGE' });
+    await stillServing();
+  });
+
+  it('acknowledges well-formed JSON of unknown shape without crashing (signed bodies only)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (value) => {
+        const raw = JSON.stringify(value) ?? 'null';
+        const res = await post(route.path, raw, { ...json, ...route.sign(raw) });
+        expect(res.status).toBeLessThan(500);
+      }),
+      { numRuns: 60 },
+    );
+    await stillServing();
+  });
+});
+
+describe('hostile input, Instagram specifics', () => {
+  it('takes a batch of 1,000 messages in one delivery, storing every one', async () => {
+    const before = await storedJobs();
+    const entry = Array.from({ length: 10 }, () => ({
+      id: TEST.accountId,
+      time: Date.now(),
+      messaging: Array.from({ length: 100 }, (_, i) => ({
+        sender: { id: String(9_000_000 + i) },
+        recipient: { id: TEST.accountId },
+        timestamp: Date.now(),
+        message: { mid: fakeMid(), text: `batch ${i}` },
+      })),
+    }));
+    const raw = JSON.stringify({ object: 'instagram', entry });
+    const res = await post('/webhooks/instagram', raw, { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, TEST.appSecret) });
+    expect(res.status).toBe(200);
+    expect((await storedJobs()) - before).toBe(1000);
+  });
+
+  it('ignores unknown fields and kinds without failing the rest of the delivery', async () => {
+    const mid = fakeMid();
+    const body = instagramDmWebhook({ mid, timestamp: Date.now(), text: 'with extras' }, TEST.accountId) as any;
+    body.surprise = { nested: [1, 2, 3] };
+    body.entry[0].messaging.unshift({ sender: { id: '1' }, recipient: { id: TEST.accountId }, timestamp: Date.now(), hologram: { x: 1 } });
+    body.entry[0].messaging[1].message.brand_new_flag = true;
+    const raw = JSON.stringify(body);
+    const before = await storedJobs();
+    expect((await post('/webhooks/instagram', raw, { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, TEST.appSecret) })).status).toBe(200);
+    expect((await storedJobs()) - before).toBe(1);
+  });
+});
+
+describe('slow clients', () => {
+  it('cuts off a client that trickles its body, while others are served', async () => {
+    const { port } = new URL(bridge.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('POST /webhooks/instagram HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"obj');
+    const closed = new Promise<string>((resolve) => {
+      let data = '';
+      socket.on('data', (c: Buffer) => (data += c.toString()));
+      socket.on('close', () => resolve(data));
+    });
+    const trickle = setInterval(() => socket.write('e'), 200);
+    try {
+      await stillServing();
+      const answer = await closed;
+      expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+    await stillServing();
+  }, 10_000);
+});
