@@ -6,6 +6,8 @@
  *                                        the real bridge: verify, parse, store (group commit), ack; its worker
  *                                        delivers meanwhile (deliver) or is not started (hold: ingest alone)
  *   forward  <port> <genesysUrl>         the naive design: verify, parse, POST to Genesys, then ack
+ *   relay    <port> <genesysUrl> <storeUrl> [deliver|hold]
+ *                                        the bridge on any store (sqlite:…, postgres://…?schema=…)
  * Prints "ready <url>" when listening.
  */
 import type { AddressInfo } from 'node:net';
@@ -55,6 +57,10 @@ async function main(): Promise<string> {
     case 'dmbridge': {
       const config = testConfig({ genesysUrl: arg1!, store: `sqlite:${arg2!}`, port, queue: { concurrency: 64, pollMs: 200 } });
       return (await startServer({ config, logger: silentLogger, worker: argv[3] !== 'hold' })).url;
+    }
+    case 'relay': {
+      const config = testConfig({ genesysUrl: arg1!, store: arg2!, port, queue: { concurrency: 64, pollMs: 200 } });
+      return (await startServer({ config, logger: silentLogger, worker: argv[4] !== 'hold' })).url;
     }
     case 'forward': {
       const config = testConfig({ genesysUrl: arg1!, store: 'sqlite::memory:' });

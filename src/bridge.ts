@@ -2,9 +2,16 @@
  * The composition root: builds the store, clients, intake services, worker and HTTP app from one Config.
  * Entry points (Node server, sandbox, tests, benchmarks) only call createBridge and start/stop it.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
-import type { Config, InstagramConnection } from './config.js';
+import type { Config, ConnectionConfig, InstagramConnection, TikTokConnection } from './config.js';
+import { TikTokClient } from './channels/tiktok/api-client.js';
+import { TikTokTokens } from './channels/tiktok/auth.js';
+import { createTikTokReplier } from './channels/tiktok/reply.js';
+import type { MediaReference } from './core/events.js';
+import { TikTokIntake } from './inbound/tiktok.js';
+import { MediaProxy } from './media/proxy.js';
+import type { ChannelReplier } from './outbound/reply-job.js';
 import { GenesysClient } from './genesys/client.js';
 import { genesysPauseKey } from './genesys/errors.js';
 import { GraphClient } from './channels/instagram/graph-client.js';
@@ -71,12 +78,35 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     logger,
     fetchers: new Map([...graphClients].map(([id, graph]) => [id, (customerId: string) => graph.getProfile(customerId)])),
   });
-  const repliers = new Map(
-    instagramConnections.map((connection) => [
-      connection.id,
-      { connection, replier: createInstagramReplier(connection, graphClients.get(connection.id)!) },
-    ]),
+  const tiktokConnections = config.connections.filter((c): c is TikTokConnection => c.channel === 'tiktok');
+  const tiktokClients = new Map(
+    tiktokConnections.map((connection) => {
+      const tokens = new TikTokTokens({
+        connection,
+        store,
+        clock,
+        metrics,
+        logger,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        onReauthorizationRequired: (id) => metrics.reauthorizationRequired.set({ connection: id }, 1),
+      });
+      return [connection.id, new TikTokClient({ connection, tokens, clock, metrics, logger, ...(opts.fetch ? { fetch: opts.fetch } : {}) })];
+    }),
   );
+  const media = new MediaProxy({
+    publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
+    key: mediaSigningKey(config),
+    sources: new Map(
+      [...tiktokClients].map(([id, client]) => [id, async (reference: MediaReference) => client.fetchMedia(await client.mediaDownloadUrl(reference))]),
+    ),
+    clock,
+    logger,
+    metrics,
+  });
+  const repliers = new Map<string, { connection: ConnectionConfig; replier: ChannelReplier }>([
+    ...instagramConnections.map((connection) => [connection.id, { connection, replier: createInstagramReplier(connection, graphClients.get(connection.id)!) }] as const),
+    ...tiktokConnections.map((connection) => [connection.id, { connection, replier: createTikTokReplier(connection, tiktokClients.get(connection.id)!) }] as const),
+  ]);
 
   // Wakes the worker when jobs were stored; only ever called after the worker below exists.
   const onEnqueued = () => worker.notify();
@@ -84,7 +114,15 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     store,
     owner: `dmbridge-${randomUUID()}`,
     handlers: {
-      [GENESYS_INBOUND_JOB]: createGenesysInboundHandler({ connections: config.connections, client: genesys, store, clock, profiles, pauseKey: genesysPause }),
+      [GENESYS_INBOUND_JOB]: createGenesysInboundHandler({
+        connections: config.connections,
+        client: genesys,
+        store,
+        clock,
+        profiles,
+        mediaUrl: (connectionId, reference) => media.urlFor(connectionId, reference),
+        pauseKey: genesysPause,
+      }),
       [REPLY_JOB]: createReplyHandler({ store, repliers, clock, logger, metrics, onEnqueued }),
       [GENESYS_RECEIPT_JOB]: createReceiptHandler({ connections: config.connections, client: genesys, pauseKey: genesysPause }),
       [PLATFORM_ECHO_JOB]: createEchoHandler({ store, connections: config.connections, genesys, clock, logger, metrics, genesysPauseKey: genesysPause }),
@@ -96,8 +134,9 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     metrics,
   });
   const instagram = new InstagramIntake({ connections: instagramConnections, store, metrics, logger, onEnqueued });
+  const tiktok = new TikTokIntake({ connections: tiktokConnections, store, metrics, logger, clock, onEnqueued });
   const genesysIntake = new GenesysIntake({ connections: config.connections, store, metrics, logger, clock, onEnqueued });
-  const app = createHttpApp({ instagram, genesys: genesysIntake, metrics, logger, bodyLimitBytes: config.server.bodyLimitBytes });
+  const app = createHttpApp({ instagram, tiktok, genesys: genesysIntake, media, metrics, logger, bodyLimitBytes: config.server.bodyLimitBytes });
 
   let purgeTimer: NodeJS.Timeout | undefined;
   const purge = async () => {
@@ -126,4 +165,15 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
       await store.close();
     },
   };
+}
+
+/**
+ * The key that signs media links. Every instance must use the same one: the configured key, else one derived
+ * from the TikTok connections' app secrets (shared by every instance already). Without TikTok there is no
+ * media to proxy and any key will do.
+ */
+function mediaSigningKey(config: Config): Uint8Array {
+  if (config.server.mediaSigningKey) return Buffer.from(config.server.mediaSigningKey);
+  const secrets = config.connections.flatMap((c) => (c.channel === 'tiktok' ? [c.appSecret] : [])).sort();
+  return createHash('sha256').update(`dmbridge media links\0${secrets.join('\0')}`).digest();
 }

@@ -104,7 +104,13 @@ export const configSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       /** A number, or a string of digits (so `port: ${PORT}` works). */
       port: z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v), z.number().int().min(0).max(65535)).default(8080),
+      /** The bridge's public HTTPS base URL; media links handed to Genesys start with it. */
       publicUrl: z.url().optional(),
+      /**
+       * Key that signs media links. Several instances must share it; by default it is derived from the TikTok
+       * connections' app secrets, which they share already.
+       */
+      mediaSigningKey: z.string().min(32, 'must be at least 32 characters').optional(),
       /** Largest webhook body accepted; Meta batches up to 1000 updates in one POST. */
       bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
       /** A request (headers and body) must arrive within this time, or the connection is closed with 408. */
@@ -132,6 +138,15 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.output<typeof configSchema>;
+
+/** Rules across sections, checked after the schema. */
+function checkConfig(config: Config): string[] {
+  const problems: string[] = [];
+  const tiktok = config.connections.some((c) => c.channel === 'tiktok');
+  // Genesys fetches TikTok media from the bridge's own /media route (design.md, Media).
+  if (tiktok && !config.server.publicUrl) problems.push('server.publicUrl: required with a TikTok connection (Genesys fetches TikTok media from the bridge)');
+  return problems;
+}
 export type ConnectionConfig = Config['connections'][number];
 export type InstagramConnection = Extract<ConnectionConfig, { channel: 'instagram' }>;
 export type TikTokConnection = Extract<ConnectionConfig, { channel: 'tiktok' }>;
@@ -201,6 +216,8 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
     const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
     throw new ConfigError(`${source}: invalid configuration\n${lines.join('\n')}`);
   }
+  const problems = checkConfig(result.data);
+  if (problems.length > 0) throw new ConfigError(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return result.data;
 }
 

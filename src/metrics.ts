@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client), one registry per bridge instance so tests can run several side by side.
  * Served on GET /metrics.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -41,6 +41,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'dmbridge_outbound_requests_total',
       help: 'HTTP calls made to other services, by target, operation and status',
       labelNames: ['target', 'operation', 'status'] as const,
+      registers: [registry],
+    }),
+    /** 1 while a connection's platform refuses the bridge's refresh token: an administrator must act. */
+    reauthorizationRequired: new Gauge({
+      name: 'dmbridge_reauthorization_required',
+      help: 'Connections whose platform authorization must be renewed by an administrator (1 = required)',
+      labelNames: ['connection'] as const,
       registers: [registry],
     }),
     jobLatency: new Histogram({

@@ -44,8 +44,8 @@ async function storedJobs(): Promise<number> {
   return s.pending + s.leased + s.done + s.dead;
 }
 
-async function post(path: string, body: string | Uint8Array, headers: Record<string, string>): Promise<{ status: number; error?: string }> {
-  const res = await fetch(`${bridge.url}${path}`, { method: 'POST', headers, body });
+async function post(path: string, body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; error?: string }> {
+  const res = await fetch(`${bridge.url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const text = await res.text();
   let error: string | undefined;
   try {

@@ -82,6 +82,11 @@ export interface InboundEcho extends InboundEventBase {
   kind: 'echo';
   messageId: string;
   text?: string;
+  /**
+   * Where the platform says the message was sent from, verbatim (TikTok `message_tag.source`: `API` = through
+   * an API app such as dmbridge, `APP`/`WEB` = a human in TikTok's own apps, `OTHERS`, `UNKNOWN_SOURCE`).
+   */
+  source?: string;
 }
 
 export type InboundEvent = InboundMessage | InboundRead | InboundEcho;

@@ -3,7 +3,7 @@
  * besides the message: the customer's profile, the reply window, and which agent message a reaction is about.
  */
 import type { ConnectionConfig } from '../config.js';
-import { conversationKey, type InboundMessage } from '../core/events.js';
+import { conversationKey, type InboundMessage, type MediaReference } from '../core/events.js';
 import { PermanentError } from '../core/errors.js';
 import type { ProfileLookup } from '../inbound/profiles.js';
 import { PLATFORM_MESSAGE, type PlatformMessageLink } from '../outbound/links.js';
@@ -26,6 +26,8 @@ export function createGenesysInboundHandler(deps: {
   store: Store;
   clock: Clock;
   profiles: ProfileLookup;
+  /** The bridge URL Genesys fetches a platform-authenticated media from (TikTok); see src/media/proxy.ts. */
+  mediaUrl: (connectionId: string, reference: MediaReference) => string;
   /** Rate-limit pause key shared by every job that uses this OAuth client. */
   pauseKey: string;
 }): JobHandler {
@@ -51,10 +53,14 @@ export function createGenesysInboundHandler(deps: {
       });
       const enriched: InboundMessage = {
         ...event,
+        ...(event.attachment?.reference ? { attachment: { ...event.attachment, url: deps.mediaUrl(connectionId, event.attachment.reference) } } : {}),
         ...(referred?.snippet ? { text: `${event.text ?? ''} “${referred.snippet}”`.trim() } : {}),
         attributes: { ...event.attributes, ...window },
       };
-      const body = buildGenesysInboundMessage(enriched, { connectionId, ...(profile ? { profile } : {}) });
+      // TikTok has no profile API for customers, but every message names the sender's username.
+      const handle = event.attributes['dmbridge.tiktok.username'];
+      const who = profile ?? (handle ? { username: handle } : undefined);
+      const body = buildGenesysInboundMessage(enriched, { connectionId, ...(who ? { profile: who } : {}) });
       await deps.client.sendInboundMessage(connection.genesys.integrationId, body);
     },
   };

@@ -6,6 +6,8 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { InstagramIntake } from '../inbound/instagram.js';
 import type { GenesysIntake } from '../outbound/genesys-intake.js';
+import type { TikTokIntake } from '../inbound/tiktok.js';
+import type { MediaProxy } from '../media/proxy.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { refuse } from './refuse.js';
@@ -13,6 +15,8 @@ import { refuse } from './refuse.js';
 export interface HttpDeps {
   instagram: InstagramIntake;
   genesys: GenesysIntake;
+  tiktok: TikTokIntake;
+  media: MediaProxy;
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
@@ -29,6 +33,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
 
   app.get('/webhooks/instagram', (c) => deps.instagram.handshake(new URL(c.req.url)));
   app.post('/webhooks/instagram', jsonOnly, sizeLimit, (c) => deps.instagram.receive(c.req.raw));
+  app.post('/webhooks/tiktok', jsonOnly, sizeLimit, (c) => deps.tiktok.receive(c.req.raw));
+  app.get('/media/:token', (c) => deps.media.serve(c.req.param('token')));
   app.post('/webhooks/genesys/:connectionId', jsonOnly, sizeLimit, (c) => deps.genesys.receive(c.req.param('connectionId'), c.req.raw));
 
   app.notFound(() => Response.json({ error: 'DMB_ERR_NOT_FOUND', message: 'no such route' }, { status: 404 }));

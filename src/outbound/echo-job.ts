@@ -87,6 +87,12 @@ export function createReadHandler(deps: { store: Store; logger: Logger; metrics:
   return {
     async run(job) {
       const { connectionId, event } = job.payload as ReadJob;
+      if (event.channel === 'tiktok') {
+        // TikTok reads are a watermark over the whole conversation (tiktok-messaging.md key fact 34).
+        deps.metrics.eventsSkipped.inc({ channel: event.channel, reason: 'read' });
+        deps.logger.info({ connectionId, readUpTo: new Date(event.timestamp).toISOString() }, 'customer read the conversation');
+        return;
+      }
       const key = `${connectionId}:${event.messageId}`;
       const link = await deps.store.getRecord<PlatformMessageLink>(PLATFORM_MESSAGE, key);
       if (!link) {

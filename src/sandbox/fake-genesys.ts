@@ -276,6 +276,11 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   // Read-only view for the sandbox CLI: what agents have received so far.
   app.get('/sandbox/messages', (c) => c.json(fake.messages));
   app.get('/sandbox/receipts', (c) => c.json(fake.receipts));
+  // For benchmarks: counts and arrival times without shipping every body.
+  app.get('/sandbox/arrivals', (c) =>
+    c.json(fake.messages.map((m) => [(m.body as { channel?: { messageId?: string } }).channel?.messageId ?? '', m.at])),
+  );
+  app.get('/sandbox/count', (c) => c.json({ messages: fake.messages.length }));
 
   function conversationOf(integrationId: string, customerId: string): string {
     const key = `${integrationId}:${customerId}`;

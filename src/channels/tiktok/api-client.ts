@@ -1,0 +1,330 @@
+/**
+ * The bridge → TikTok Business Messaging API calls of one connection (tiktok-messaging.md §2, §3, §9): send,
+ * image upload, media download. Every call carries `Access-Token: <token>` — NOT `Authorization: Bearer`, which
+ * TikTok answers with 40105 (key fact 2) — and every answer's `code` is checked, since errors come as HTTP 200
+ * (key fact 6). A 40105 makes the client renew the token once (TikTokTokens) and retry once; a second 40105 is
+ * final. Every failure is thrown as RetryableError or PermanentError (./errors.ts). Never logs tokens or text.
+ */
+import type { TikTokConnection } from '../../config.js';
+import { PermanentError, RetryableError } from '../../core/errors.js';
+import type { MediaReference } from '../../core/events.js';
+import { silentLogger, type Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
+import { fetchText } from '../../net/fetch-text.js';
+import type { TikTokTokens } from './auth.js';
+import { classifyTikTokError, classifyTikTokFetchError, isTikTokTokenError, tiktokEnvelopeOf } from './errors.js';
+import { TIKTOK_IMAGE_MAX_BYTES, TIKTOK_IMAGE_MIMES, type TikTokSendBody } from './send.js';
+
+export interface TikTokClientOptions {
+  connection: TikTokConnection;
+  tokens: TikTokTokens;
+  fetch?: typeof fetch;
+  /** Per API call. Keep it well under the queue's lease (queue.leaseMs). */
+  timeoutMs?: number;
+  /** Per media transfer (Genesys attachment download, TikTok media stream). */
+  mediaTimeoutMs?: number;
+  /** Epoch ms. */
+  clock?: () => number;
+  metrics?: Metrics;
+  logger?: Logger;
+}
+
+export interface TikTokSendResult {
+  /** `data.message.message_id`; the `im_send_msg` echo carries the same one. Absent for sender actions (`""`). */
+  messageId?: string;
+  /** Epoch ms until which the account should stop sending. TikTok sends no usage headers, so never set today. */
+  pauseUntil?: number;
+}
+
+type Operation = 'send' | 'media_upload' | 'media_download_url' | 'media_fetch' | 'attachment_download';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
+const NOT_SENT = 'the message was not sent.';
+
+export class TikTokClient {
+  private readonly connection: TikTokConnection;
+  private readonly tokens: TikTokTokens;
+  private readonly fetch: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly mediaTimeoutMs: number;
+  private readonly clock: () => number;
+  private readonly metrics: Metrics | undefined;
+  private readonly logger: Logger;
+
+  constructor(opts: TikTokClientOptions) {
+    this.connection = opts.connection;
+    this.tokens = opts.tokens;
+    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.mediaTimeoutMs = opts.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS;
+    this.clock = opts.clock ?? Date.now;
+    this.metrics = opts.metrics;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * `POST /business/message/send/` → `data.message.message_id` (§3). A timeout is retried like any network
+   * error, but TikTok may have sent the message anyway. `windowClosedAt` lets a 40064 say when the window closed.
+   */
+  async send(body: TikTokSendBody, opts: { windowClosedAt?: number } = {}): Promise<TikTokSendResult> {
+    const data = await this.api('send', '/business/message/send/', () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }), opts);
+    const message = isRecord(data) && isRecord(data.message) ? data.message : undefined;
+    const messageId = typeof message?.message_id === 'string' && message.message_id !== '' ? message.message_id : undefined;
+    return messageId ? { messageId } : {};
+  }
+
+  /**
+   * `POST /business/message/media/upload/` multipart (`business_id`, `media_type=IMAGE`, `file`) → `media_id`
+   * (valid 30 days, key fact 26). JPG/PNG ≤ 3 MB is enforced here first, from the bytes themselves.
+   */
+  async uploadImage(bytes: Uint8Array, mime: string, filename: string): Promise<string> {
+    const type = checkImage(bytes, mime, filename);
+    const data = await this.api('media_upload', '/business/message/media/upload/', () => {
+      const form = new FormData();
+      form.set('business_id', this.connection.businessId);
+      form.set('media_type', 'IMAGE');
+      // A copy: Blob takes only ArrayBuffer-backed views (the caller may hand a view of a shared buffer).
+      form.set('file', new Blob([new Uint8Array(bytes)], { type }), filename);
+      return { body: form };
+    });
+    const mediaId = isRecord(data) && typeof data.media_id === 'string' && data.media_id !== '' ? data.media_id : undefined;
+    if (!mediaId) throw new RetryableError(`TikTok accepted the image but returned no media id; the bridge retried but it kept failing, so ${NOT_SENT}`, { reason: 'GeneralError' });
+    return mediaId;
+  }
+
+  /**
+   * An agent's image: download it from Genesys (plain GET: whether Genesys attachment URLs need auth is
+   * UNCONFIRMED; capped at 3 MB, with a deadline), upload it, send it as IMAGE to the conversation.
+   */
+  async sendImageFromUrl(conversationId: string, url: string, opts: { mime?: string; filename?: string; windowClosedAt?: number } = {}): Promise<TikTokSendResult> {
+    const { bytes, mime } = await this.downloadAttachment(url, opts.mime);
+    const filename = opts.filename ?? (lastPathSegment(url) || (mime === 'image/png' ? 'image.png' : 'image.jpg'));
+    const mediaId = await this.uploadImage(bytes, mime, filename);
+    const body: TikTokSendBody = {
+      business_id: this.connection.businessId,
+      recipient_type: 'CONVERSATION',
+      recipient: conversationId,
+      message_type: 'IMAGE',
+      image: { media_id: mediaId },
+    };
+    return this.send(body, opts.windowClosedAt !== undefined ? { windowClosedAt: opts.windowClosedAt } : {});
+  }
+
+  /** `POST /business/message/media/download/` → `data.download_url` (valid 24 h, key fact 25). */
+  async mediaDownloadUrl(ref: MediaReference): Promise<string> {
+    const data = await this.api('media_download_url', '/business/message/media/download/', () => ({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        business_id: this.connection.businessId,
+        conversation_id: ref.conversationId,
+        message_id: ref.messageId,
+        media_id: ref.mediaId,
+        media_type: ref.mediaType,
+      }),
+    }));
+    const url = isRecord(data) && typeof data.download_url === 'string' ? data.download_url : undefined;
+    if (!url || !URL.canParse(url)) throw new RetryableError('TikTok returned no download URL for the media.', { reason: 'GeneralError' });
+    return url;
+  }
+
+  /**
+   * GET a `download_url` with `x-user: <access token>` (key fact 25); the Response is returned unread so the
+   * caller streams it. The deadline covers the whole transfer. On 401/403 the token is renewed once and retried.
+   */
+  async fetchMedia(downloadUrl: string): Promise<Response> {
+    let token = await this.tokens.getAccessToken();
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.stream('media_fetch', downloadUrl, { headers: { 'x-user': token } });
+      if (response.ok) return response;
+      await response.body?.cancel().catch(() => undefined);
+      if ((response.status === 401 || response.status === 403) && attempt === 0) {
+        token = await this.tokens.refresh({ rejected: token });
+        continue;
+      }
+      if (response.status >= 500 || response.status === 408 || response.status === 429) {
+        throw new RetryableError(`TikTok could not serve the media for now (HTTP ${response.status}).`, { reason: 'ServerError' });
+      }
+      throw new PermanentError(`TikTok refused to serve the media (HTTP ${response.status}); its download link may have expired.`, { reason: 'GeneralError' });
+    }
+  }
+
+  // ---- plumbing ----
+
+  /**
+   * One Business API call with the current token; on 40105 the token is renewed once and the call repeated
+   * once. Returns `data` of a `code: 0` answer.
+   */
+  private async api(operation: Operation, path: string, init: () => { headers?: Record<string, string>; body: BodyInit }, opts: { windowClosedAt?: number } = {}): Promise<unknown> {
+    const url = `${this.connection.apiBaseUrl.replace(/\/+$/, '')}${path}`;
+    let token = await this.tokens.getAccessToken();
+    for (let attempt = 0; ; attempt++) {
+      const { headers, body } = init();
+      const { response, bodyText } = await this.call(operation, url, { method: 'POST', headers: { accept: 'application/json', ...headers, 'access-token': token }, body });
+      const envelope = tiktokEnvelopeOf(bodyText);
+      const error = classifyTikTokError(response.status, envelope ?? bodyText, {
+        businessId: this.connection.businessId,
+        now: this.clock(),
+        ...(opts.windowClosedAt !== undefined ? { windowClosedAt: opts.windowClosedAt } : {}),
+      });
+      const fields = { operation, connectionId: this.connection.id, status: response.status, code: envelope?.code, requestId: envelope?.request_id };
+      if (!error) {
+        this.logger.debug(fields, 'tiktok.request_ok');
+        return envelope?.data;
+      }
+      if (isTikTokTokenError(error) && attempt === 0) {
+        this.logger.info(fields, 'tiktok.token_rejected');
+        token = await this.tokens.refresh({ rejected: token });
+        continue;
+      }
+      const log = isTikTokTokenError(error) ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
+      log({ ...fields, outcome: error.name, reason: error.reason }, isTikTokTokenError(error) ? 'tiktok.token_rejected_after_refresh' : 'tiktok.request_failed');
+      throw error;
+    }
+  }
+
+  private async call(operation: Operation, url: string, init: Omit<RequestInit, 'signal'>): Promise<{ response: Response; bodyText: string }> {
+    try {
+      const result = await fetchText(this.fetch, url, init, this.timeoutMs);
+      this.count(operation, statusLabel(result.response.status, result.bodyText));
+      return result;
+    } catch (err) {
+      const { error, statusLabel: label } = classifyTikTokFetchError(err, this.timeoutMs);
+      this.count(operation, label);
+      this.logger.warn({ operation, connectionId: this.connection.id, status: label }, 'tiktok.request_failed');
+      throw error;
+    }
+  }
+
+  /** A GET whose body the caller reads; the deadline (a plain timer, like fetchText) covers the whole transfer. */
+  private async stream(operation: Operation, url: string, init: { headers?: Record<string, string> }): Promise<Response> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${this.mediaTimeoutMs} ms`, 'TimeoutError')), this.mediaTimeoutMs);
+    timer.unref?.();
+    try {
+      const response = await this.fetch(url, { method: 'GET', ...init, signal: controller.signal });
+      this.count(operation, String(response.status));
+      return response;
+    } catch (err) {
+      clearTimeout(timer);
+      const { error, statusLabel: label } = this.transferError(operation, err);
+      this.count(operation, label);
+      this.logger.warn({ operation, connectionId: this.connection.id, status: label }, 'tiktok.request_failed');
+      throw error;
+    }
+  }
+
+  /** A transfer that threw: TikTok's wording, or the Genesys attachment's. */
+  private transferError(operation: Operation, err: unknown): { error: RetryableError; statusLabel: 'timeout' | 'network' } {
+    const classified = classifyTikTokFetchError(err, this.mediaTimeoutMs);
+    if (operation !== 'attachment_download') return classified;
+    const what = classified.statusLabel === 'timeout' ? `within ${this.mediaTimeoutMs} ms` : '(network error)';
+    const error = new RetryableError(`The bridge could not download the image from Genesys ${what}; it retried but could not deliver in time. Send the image again.`, {
+      reason: 'ServerError',
+      cause: err,
+    });
+    return { error, statusLabel: classified.statusLabel };
+  }
+
+  /** The Genesys attachment's bytes, at most 3 MB (a larger one is refused as soon as it is known). */
+  private async downloadAttachment(url: string, declaredMime: string | undefined): Promise<{ bytes: Uint8Array; mime: string }> {
+    const response = await this.stream('attachment_download', url, {});
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      const retry = response.status >= 500 || response.status === 408 || response.status === 429;
+      const sentence = `The bridge could not download the image from Genesys (HTTP ${response.status})`;
+      if (retry) throw new RetryableError(`${sentence}; it retried but could not deliver in time. Send the image again.`, { reason: 'ServerError' });
+      throw new PermanentError(`${sentence}; ${NOT_SENT} Check that the file is still available and send it again.`, { reason: 'GeneralError' });
+    }
+    const length = Number(response.headers.get('content-length') ?? '');
+    if (Number.isFinite(length) && length > TIKTOK_IMAGE_MAX_BYTES) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge(length);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readCapped(response, TIKTOK_IMAGE_MAX_BYTES);
+    } catch (err) {
+      if (err instanceof PermanentError) throw err;
+      throw this.transferError('attachment_download', err).error;
+    }
+    const headerMime = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+    return { bytes, mime: sniffImage(bytes) ?? declaredMime ?? headerMime ?? 'application/octet-stream' };
+  }
+
+  private count(operation: Operation, status: string): void {
+    this.metrics?.outboundRequests.inc({ target: operation === 'attachment_download' ? 'genesys' : 'tiktok', operation, status });
+  }
+}
+
+/** The HTTP status, or `code_<n>` for a TikTok error inside an HTTP 200 (otherwise every error would count as 200). */
+function statusLabel(status: number, bodyText: string): string {
+  const code = tiktokEnvelopeOf(bodyText)?.code;
+  return code !== undefined && code !== 0 ? `code_${code}` : String(status);
+}
+
+/** JPG or PNG by magic bytes, whatever the declared type says. */
+export function sniffImage(bytes: Uint8Array): 'image/jpeg' | 'image/png' | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length >= png.length && png.every((b, i) => bytes[i] === b)) return 'image/png';
+  return undefined;
+}
+
+/** JPG/PNG ≤ 3 MB (key fact 26), checked locally so TikTok never sees a file it would refuse; the MIME to upload. */
+function checkImage(bytes: Uint8Array, mime: string, filename: string): 'image/jpeg' | 'image/png' {
+  if (bytes.length > TIKTOK_IMAGE_MAX_BYTES) throw tooLarge(bytes.length);
+  const declared = mime.split(';')[0]?.trim().toLowerCase() ?? '';
+  const actual = sniffImage(bytes);
+  if (!actual || (declared !== '' && declared !== 'application/octet-stream' && !TIKTOK_IMAGE_MIMES.has(declared))) {
+    throw new PermanentError(
+      `TikTok only accepts JPG or PNG images up to 3 MB in messages; "${filename}" is ${declared || 'of an unknown type'}${actual ? '' : ' and not a JPG or PNG image'}, so ${NOT_SENT} Send a JPG or PNG image instead.`,
+      { reason: 'MediaTypeNotAllowed' },
+    );
+  }
+  return actual;
+}
+
+function tooLarge(bytes: number): PermanentError {
+  return new PermanentError(
+    `TikTok only accepts images up to 3 MB in messages; this one is ${(bytes / 1024 / 1024).toFixed(1)} MB, so ${NOT_SENT} Send a smaller image.`,
+    { reason: 'InvalidMediaContentLength' },
+  );
+}
+
+/** Reads the body, refusing as soon as it passes `max` bytes (Content-Length may be absent or wrong). */
+async function readCapped(response: Response, max: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(total);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+function lastPathSegment(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  } catch {
+    return '';
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
