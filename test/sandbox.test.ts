@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX } from '../src/sandbox/config.js';
 import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys.js';
 import { runSandbox, type RunningSandbox } from '../src/sandbox/run.js';
-import { sendSandboxDm } from '../src/sandbox/send.js';
+import { sendSandboxDm, sendSandboxTikTokDm, sendSandboxTikTokMention } from '../src/sandbox/send.js';
 import { eventually, tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -14,7 +14,7 @@ const printed: string[] = [];
 let sandbox: RunningSandbox;
 
 beforeAll(async () => {
-  sandbox = await runSandbox({ ports: { bridge: 0, genesys: 0, graph: 0 }, store: `sqlite:${dir.path}/sandbox.db`, logLevel: 'silent', out: (l) => printed.push(l) });
+  sandbox = await runSandbox({ ports: { bridge: 0, genesys: 0, graph: 0, tiktok: 0 }, store: `sqlite:${dir.path}/sandbox.db`, logLevel: 'silent', out: (l) => printed.push(l) });
 });
 afterAll(async () => {
   await sandbox?.close();
@@ -38,5 +38,19 @@ describe('the sandbox', () => {
     expect(printed).toContain(`bridge → Instagram: {"recipient":{"id":"${SANDBOX.customer.igsid}"},"messaging_type":"RESPONSE","message":{"text":"It ships today."}}`);
     await new Promise((r) => setTimeout(r, 300));
     expect(sandbox.genesys.messages.map((m) => (m.body as { text?: string }).text)).not.toContain('It ships today.');
+  });
+
+  it('plays a TikTok conversation both ways, and a brand mention reaches the agent with its link', async () => {
+    expect((await sendSandboxTikTokDm(sandbox.bridgeUrl, 'Is the blue mug in stock?')).status).toBe(200);
+    expect(await eventually(() => printed.some((l) => l === 'bridge → Genesys: [TikTok DM] jane.doe: Is the blue mug in stock?'))).toBe(true);
+    const { id, body } = outboundWebhookBody({ integrationId: SANDBOX.tiktok.integrationId, customerId: SANDBOX.tiktok.customer.id, text: 'Yes, it ships today.' });
+    const answer = await deliverOutbound(`${sandbox.bridgeUrl}/webhooks/genesys/${SANDBOX.tiktok.connectionId}`, body, SANDBOX.tiktok.genesysWebhookSecret);
+    expect(answer.status).toBe(200);
+    expect(await eventually(() => printed.some((l) => l === `bridge → Genesys receipt for ${id}: Delivered`))).toBe(true);
+    expect(printed.some((l) => l.startsWith('bridge → TikTok: ') && l.includes('"text":{"body":"Yes, it ships today."}'))).toBe(true);
+
+    const mention = await sendSandboxTikTokMention(sandbox.bridgeUrl);
+    expect(mention.status).toBe(200);
+    expect(await eventually(() => printed.some((l) => l.includes(`https://www.tiktok.com/@jane.doe/video/${mention.videoId}`)))).toBe(true);
   });
 });

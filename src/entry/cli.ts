@@ -17,13 +17,16 @@ Usage:
   dmbridge config check --config FILE     validate a config file and print what it sets up
   dmbridge sandbox send [options] TEXT    play the customer: DM the sandbox bridge and wait for the
                                           message to reach the fake Genesys
-      --image URL        attach an image
-      --from IGSID       customer id (default ${SANDBOX.customer.igsid})
+      --tiktok           as the TikTok customer (default: Instagram)
+      --image URL        attach an image (Instagram)
+      --from IGSID       Instagram customer id (default ${SANDBOX.customer.igsid})
       --bridge URL       default http://127.0.0.1:${SANDBOX.bridgePort}
       --genesys URL      default http://127.0.0.1:${SANDBOX.genesysPort}
+  dmbridge sandbox mention [options]      play a TikTok user mentioning the brand in a video
   dmbridge sandbox reply [options] TEXT   play the agent: post a signed Genesys outbound notification to the
                                           sandbox bridge and wait for its receipt
-      --to IGSID         customer id (default ${SANDBOX.customer.igsid})
+      --tiktok           answer the TikTok customer (default: Instagram)
+      --to ID            customer id (default ${SANDBOX.customer.igsid}, or ${SANDBOX.tiktok.customer.id} with --tiktok)
       --bot              sent by a bot, not a human agent
       --bridge URL, --genesys URL as above
   dmbridge --help | --version
@@ -94,11 +97,13 @@ function configCommand(args: string[]): number {
 async function sandboxCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'reply') return sandboxReply(rest);
-  if (sub !== 'send') return usage('usage: dmbridge sandbox send|reply [options] TEXT');
+  if (sub === 'mention') return sandboxMention(rest);
+  if (sub !== 'send') return usage('usage: dmbridge sandbox send|mention|reply [options] TEXT');
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
     options: {
+      tiktok: { type: 'boolean', default: false },
       image: { type: 'string' },
       from: { type: 'string' },
       bridge: { type: 'string', default: `http://127.0.0.1:${SANDBOX.bridgePort}` },
@@ -107,20 +112,21 @@ async function sandboxCommand(args: string[]): Promise<number> {
   });
   const text = positionals.join(' ');
   if (!text && !values.image) return usage('sandbox send needs a TEXT or --image URL');
-  const { sendSandboxDm } = await import('../sandbox/send.js');
+  const { sendSandboxDm, sendSandboxTikTokDm } = await import('../sandbox/send.js');
   const { waitForSandboxMessage } = await import('../sandbox/watch.js');
   let sent;
   try {
-    sent = await sendSandboxDm(values.bridge, {
-      ...(text ? { text } : {}),
-      ...(values.image ? { imageUrl: values.image } : {}),
-      ...(values.from ? { from: values.from } : {}),
-    });
+    sent = values.tiktok
+      ? await sendSandboxTikTokDm(values.bridge, text).then((r) => ({ ...r, mid: r.messageId }))
+      : await sendSandboxDm(values.bridge, {
+          ...(text ? { text } : {}),
+          ...(values.image ? { imageUrl: values.image } : {}),
+          ...(values.from ? { from: values.from } : {}),
+        });
   } catch (err) {
-    process.stderr.write(`cannot reach the bridge at ${values.bridge}: is \`npm start\` running? (${(err as Error).message})\n`);
-    return 1;
+    return bridgeUnreachable(values.bridge, err);
   }
-  process.stdout.write(`customer → bridge: ${sent.status} ${sent.body} (mid ${sent.mid.slice(0, 24)}…)\n`);
+  process.stdout.write(`customer → bridge: ${sent.status} ${sent.body} (message ${sent.mid.slice(0, 24)}…)\n`);
   if (sent.status !== 200) return 1;
   const delivered = await waitForSandboxMessage(values.genesys, sent.mid, 10_000);
   if (!delivered) {
@@ -131,12 +137,45 @@ async function sandboxCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function sandboxMention(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      bridge: { type: 'string', default: `http://127.0.0.1:${SANDBOX.bridgePort}` },
+      genesys: { type: 'string', default: `http://127.0.0.1:${SANDBOX.genesysPort}` },
+    },
+  });
+  const { sendSandboxTikTokMention } = await import('../sandbox/send.js');
+  const { waitForSandboxMessage } = await import('../sandbox/watch.js');
+  let sent;
+  try {
+    sent = await sendSandboxTikTokMention(values.bridge);
+  } catch (err) {
+    return bridgeUnreachable(values.bridge, err);
+  }
+  process.stdout.write(`TikTok → bridge: brand mention in video ${sent.videoId}: ${sent.status} ${sent.body}\n`);
+  if (sent.status !== 200) return 1;
+  const delivered = await waitForSandboxMessage(values.genesys, undefined, 10_000, (body) => JSON.stringify(body).includes(sent.videoId));
+  if (!delivered) {
+    process.stderr.write(`not seen at the fake Genesys (${values.genesys}) within 10 s\n`);
+    return 1;
+  }
+  process.stdout.write(`bridge → Genesys: ${JSON.stringify(delivered, null, 2)}\n`);
+  return 0;
+}
+
+function bridgeUnreachable(bridge: string, err: unknown): number {
+  process.stderr.write(`cannot reach the bridge at ${bridge}: is \`npm start\` running? (${(err as Error).message})\n`);
+  return 1;
+}
+
 async function sandboxReply(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
-      to: { type: 'string', default: SANDBOX.customer.igsid },
+      tiktok: { type: 'boolean', default: false },
+      to: { type: 'string' },
       bot: { type: 'boolean', default: false },
       bridge: { type: 'string', default: `http://127.0.0.1:${SANDBOX.bridgePort}` },
       genesys: { type: 'string', default: `http://127.0.0.1:${SANDBOX.genesysPort}` },
@@ -146,18 +185,20 @@ async function sandboxReply(args: string[]): Promise<number> {
   if (!text) return usage('sandbox reply needs a TEXT');
   const { deliverOutbound, outboundWebhookBody } = await import('../sandbox/fake-genesys.js');
   const { waitForSandboxReceipt } = await import('../sandbox/watch.js');
+  const target = values.tiktok
+    ? { connectionId: SANDBOX.tiktok.connectionId, integrationId: SANDBOX.tiktok.integrationId, secret: SANDBOX.tiktok.genesysWebhookSecret, customer: SANDBOX.tiktok.customer.id }
+    : { connectionId: SANDBOX.connectionId, integrationId: SANDBOX.integrationId, secret: SANDBOX.genesysWebhookSecret, customer: SANDBOX.customer.igsid };
   const { id, body } = outboundWebhookBody({
-    integrationId: SANDBOX.integrationId,
-    customerId: values.to,
+    integrationId: target.integrationId,
+    customerId: values.to ?? target.customer,
     text,
     originatingEntity: values.bot ? 'Bot' : 'Human',
   });
   let answer;
   try {
-    answer = await deliverOutbound(`${values.bridge}/webhooks/genesys/${SANDBOX.connectionId}`, body, SANDBOX.genesysWebhookSecret, { retryDelayMs: 500 });
+    answer = await deliverOutbound(`${values.bridge}/webhooks/genesys/${target.connectionId}`, body, target.secret, { retryDelayMs: 500 });
   } catch (err) {
-    process.stderr.write(`cannot reach the bridge at ${values.bridge}: is \`npm start\` running? (${(err as Error).message})\n`);
-    return 1;
+    return bridgeUnreachable(values.bridge, err);
   }
   process.stdout.write(`agent → bridge: ${answer.status} ${answer.text} (Genesys message ${id})\n`);
   if (answer.status !== 200) return 1;

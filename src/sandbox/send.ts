@@ -1,9 +1,10 @@
 /**
- * Plays the customer: builds an Instagram DM webhook exactly as Meta would deliver it, signs it with the
- * sandbox app secret and posts it to the bridge.
+ * Plays the customer: builds Instagram and TikTok webhooks exactly as Meta and TikTok would deliver them,
+ * signs them with the sandbox app secrets and posts them to the bridge.
  */
 import { randomBytes } from 'node:crypto';
 import { signMetaBody } from '../channels/instagram/verify.js';
+import { signTikTokBody } from '../channels/tiktok/verify.js';
 import { SANDBOX } from './config.js';
 
 export interface SandboxDm {
@@ -48,4 +49,65 @@ export async function sendSandboxDm(bridgeUrl: string, dm: SandboxDm): Promise<{
     signal: AbortSignal.timeout(10_000),
   });
   return { status: res.status, mid, body: await res.text() };
+}
+
+/** A TikTok-style message id. */
+export function fakeTikTokMessageId(): string {
+  return `${randomBytes(12).toString('base64')}==`;
+}
+
+/** Posts a signed TikTok webhook (`content` is sent as a JSON string, as TikTok does). */
+export async function postTikTokEvent(bridgeUrl: string, event: string, content: unknown): Promise<{ status: number; body: string }> {
+  const raw = JSON.stringify({
+    client_key: SANDBOX.tiktok.appId,
+    event,
+    create_time: Math.floor(Date.now() / 1000),
+    user_openid: SANDBOX.tiktok.businessId,
+    content: JSON.stringify(content),
+  });
+  const res = await fetch(`${bridgeUrl}/webhooks/tiktok`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'tiktok-signature': signTikTokBody(raw, SANDBOX.tiktok.appSecret, Math.floor(Date.now() / 1000)) },
+    body: raw,
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+/** The sandbox TikTok customer writes a DM. */
+export async function sendSandboxTikTokDm(bridgeUrl: string, text: string): Promise<{ status: number; messageId: string; body: string }> {
+  const { customer, businessId, conversationId } = SANDBOX.tiktok;
+  const messageId = fakeTikTokMessageId();
+  const sent = await postTikTokEvent(bridgeUrl, 'im_receive_msg', {
+    from: customer.username,
+    to: 'acme_store',
+    unique_identifier: customer.id,
+    from_user: { id: customer.id, role: 'personal_account' },
+    to_user: { id: businessId, role: 'business_account' },
+    conversation_id: conversationId,
+    message_id: messageId,
+    timestamp: Date.now(),
+    type: 'text',
+    text: { body: text },
+    message_tag: { source: 'APP' },
+  });
+  return { ...sent, messageId };
+}
+
+/** The sandbox TikTok customer mentions the brand in a video. */
+export async function sendSandboxTikTokMention(bridgeUrl: string): Promise<{ status: number; videoId: string; body: string }> {
+  const videoId = `76${String(Date.now()).padStart(17, '0')}`;
+  const sent = await postTikTokEvent(bridgeUrl, 'brand.mention.event', {
+    type_of_event: 'CREATE',
+    mention_type: 'VIDEO_MENTION',
+    video_id: videoId,
+    video_create_time: Math.floor(Date.now() / 1000),
+    open_id_of_mentioned_user: SANDBOX.tiktok.businessId,
+    unique_name_of_mentioned_user: 'acme_store',
+    unique_identifier: SANDBOX.tiktok.customer.id,
+    share_url: `https://www.tiktok.com/@${SANDBOX.tiktok.customer.username}/video/${videoId}`,
+    video_caption: 'Unboxing my new mug from @acme_store ☕',
+    comment_id: '0',
+  });
+  return { ...sent, videoId };
 }

@@ -15,9 +15,14 @@ async function waitForEntry(url: string, matches: (body: Record<string, any>) =>
   return undefined;
 }
 
-/** The message the fake Genesys received with this `channel.messageId`. */
-export function waitForSandboxMessage(genesysUrl: string, messageId: string, timeoutMs: number): Promise<unknown> {
-  return waitForEntry(`${genesysUrl}/sandbox/messages`, (b) => b.channel?.messageId === messageId, timeoutMs);
+/** The message the fake Genesys received with this `channel.messageId` (or matching `matches`). */
+export function waitForSandboxMessage(
+  genesysUrl: string,
+  messageId: string | undefined,
+  timeoutMs: number,
+  matches: (body: Record<string, any>) => boolean = (b) => b.channel?.messageId === messageId,
+): Promise<unknown> {
+  return waitForEntry(`${genesysUrl}/sandbox/messages`, matches, timeoutMs);
 }
 
 /** The receipt the fake Genesys received for this Genesys message id. */
