@@ -188,13 +188,13 @@ async function main() {
   const genesys = await start(['genesys', '0', values['genesys-latency']]);
   const pgSchema = () => `bench_${randomBytes(4).toString('hex')}`;
   const setups = [
-    { name: 'SQLite, 1 instance', stores: () => [`sqlite:${join(dir, `relay-${Date.now()}.db`)}`] },
-    { name: 'PostgreSQL, 1 instance', stores: () => [`${values.postgres}?schema=${pgSchema()}`] },
+    { name: 'SQLite, 1 instance', stores: () => [[`sqlite:${join(dir, `relay-${Date.now()}.db`)}`]] },
+    { name: 'PostgreSQL, 1 instance', stores: () => [[values.postgres, pgSchema()]] },
     {
       name: 'PostgreSQL, 2 instances',
       stores: () => {
-        const url = `${values.postgres}?schema=${pgSchema()}`;
-        return [url, url];
+        const schema = pgSchema();
+        return [[values.postgres, schema], [values.postgres, schema]];
       },
     },
   ];
@@ -203,7 +203,9 @@ async function main() {
     for (const setup of setups) {
       if (values.only && !setup.name.toLowerCase().includes(values.only.toLowerCase())) continue;
       process.stderr.write(`measuring ${setup.name}…\n`);
-      const instances = await Promise.all(setup.stores().map((store) => start(['relay', '0', genesys.url, store, 'deliver'])));
+      // Instances of one setup start one after the other: the first creates the schema.
+      const instances: Proc[] = [];
+      for (const [store, schema] of setup.stores()) instances.push(await start(['relay', '0', genesys.url, store!, 'deliver', ...(schema ? [schema] : [])]));
       try {
         const t = await throughput(instances, genesys.url, Number(values.messages));
         const l = await latency(instances, genesys.url, Number(values.rate), Number(values.seconds));

@@ -6,8 +6,8 @@
  *                                        the real bridge: verify, parse, store (group commit), ack; its worker
  *                                        delivers meanwhile (deliver) or is not started (hold: ingest alone)
  *   forward  <port> <genesysUrl>         the naive design: verify, parse, POST to Genesys, then ack
- *   relay    <port> <genesysUrl> <storeUrl> [deliver|hold]
- *                                        the bridge on any store (sqlite:…, postgres://…?schema=…)
+ *   relay    <port> <genesysUrl> <storeUrl> <deliver|hold> [postgres schema]
+ *                                        the bridge on any store (sqlite:…, postgres://…)
  * Prints "ready <url>" when listening.
  */
 import type { AddressInfo } from 'node:net';
@@ -60,6 +60,7 @@ async function main(): Promise<string> {
     }
     case 'relay': {
       const config = testConfig({ genesysUrl: arg1!, store: arg2!, port, queue: { concurrency: 64, pollMs: 200 } });
+      if (argv[5]) config.postgres.schema = argv[5];
       return (await startServer({ config, logger: silentLogger, worker: argv[4] !== 'hold' })).url;
     }
     case 'forward': {

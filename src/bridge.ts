@@ -55,7 +55,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const metrics = createMetrics({ defaultMetrics: true });
-  const store = await openStore(config.store, clock);
+  const store = await openStore(config.store, { clock, postgres: config.postgres });
 
   const genesys = new GenesysClient({
     config: config.genesys,

@@ -84,7 +84,22 @@ const genesys = z
 
 const storeUrl = z
   .string()
-  .refine((s) => s.startsWith('sqlite:'), 'must be sqlite:<path> (for example sqlite:./data/dmbridge.db)');
+  .refine(
+    (s) => s.startsWith('sqlite:') || s.startsWith('postgres://') || s.startsWith('postgresql://'),
+    'must be sqlite:<path> (for example sqlite:./data/dmbridge.db) or postgres://user:password@host:5432/database',
+  );
+
+/** Used only with a `postgres://` store. */
+const postgres = z
+  .strictObject({
+    /** Connections per instance. */
+    poolSize: z.number().int().min(1).max(100).default(10),
+    connectionTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    statementTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** Tables live in this schema, created at start; instances sharing a database share it. */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').default('dmbridge'),
+  })
+  .prefault({});
 
 const queue = z
   .strictObject({
@@ -118,6 +133,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   store: storeUrl.default('sqlite:./data/dmbridge.db'),
+  postgres,
   /** Dedupe keys are kept at least this long; Meta retries for up to 36 h, so 7 days leaves room. */
   dedupeRetentionDays: z.number().min(7, 'must be at least 7 days').default(7),
   log: z
