@@ -7,16 +7,19 @@
  *   empty     the same server stack with an empty route (the ceiling)
  *   dmbridge  the real bridge: verify, parse, durable group-committed store, 200; the worker delivers meanwhile
  *   dmbridge (worker held)  the same with its worker not started: the ingest path alone
+ *   dmbridge on PostgreSQL (1 and 2 instances)  the same on the PostgreSQL store (127.0.0.1:5432, database test)
  *   forward   the naive design: post to the fake Genesys (150 ms latency) before answering
  * For each: closed-loop throughput (acks/s, p50/p99) with N connections, then an open-loop run at a fixed
  * rate (p50/p99 ack latency), and the server's peak RSS. Prints a Markdown table.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
 import { TEST } from '../test/helpers.js';
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     'genesys-latency': { type: 'string', default: '150' },
     only: { type: 'string' },
+    postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -130,15 +134,16 @@ interface LoadResult {
 }
 
 /** N connections, each sending its next request as soon as the previous one is answered. */
-async function closedLoop(base: string, seconds: number, connections: number): Promise<LoadResult> {
-  const url = new URL(base);
+async function closedLoop(bases: string[], seconds: number, connections: number): Promise<LoadResult> {
+  const urls = bases.map((b) => new URL(b));
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(
-    Array.from({ length: connections }, async () => {
+    Array.from({ length: connections }, async (_, c) => {
+      const url = urls[c % urls.length]!;
       while (performance.now() < deadline) {
         try {
           latencies.push(await post(agent, url));
@@ -155,8 +160,8 @@ async function closedLoop(base: string, seconds: number, connections: number): P
 }
 
 /** A fixed arrival rate, whatever the answers' latency (open loop: no coordinated omission). */
-async function openLoop(base: string, seconds: number, rate: number): Promise<LoadResult> {
-  const url = new URL(base);
+async function openLoop(bases: string[], seconds: number, rate: number): Promise<LoadResult> {
+  const urls = bases.map((b) => new URL(b));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
@@ -167,7 +172,7 @@ async function openLoop(base: string, seconds: number, rate: number): Promise<Lo
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(post(agent, url).then((ms) => void latencies.push(ms), () => void errors++));
+    pending.push(post(agent, urls[i % urls.length]!).then((ms) => void latencies.push(ms), () => void errors++));
   }
   await Promise.all(pending);
   const elapsed = (performance.now() - started) / 1000;
@@ -176,19 +181,25 @@ async function openLoop(base: string, seconds: number, rate: number): Promise<Lo
   return { acks: latencies.length, errors, perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-async function measure(name: string, args: string[]) {
+/** Measures one setup: one server process, or several sharing the load round-robin (CPU summed, RSS the largest). */
+async function measure(name: string, argsList: string[][]) {
   pool = signedRequests((SECONDS + 1) * 15_000 + SECONDS * RATE);
   next = 0;
-  const server = await startServerProcess(args);
+  const servers: Started[] = [];
   try {
-    await closedLoop(server.url, 1, 8); // warm-up
-    const cpuBefore = cpuMsOf(server.child.pid!);
-    const max = await closedLoop(server.url, SECONDS, CONNECTIONS);
-    const cpuUsPerAck = ((cpuMsOf(server.child.pid!) - cpuBefore) * 1000) / max.acks;
-    const paced = await openLoop(server.url, SECONDS, RATE);
-    return { name, max, paced, cpuUsPerAck, rss: rssOf(server.child.pid!) };
+    // One after the other: the first instance of a PostgreSQL setup creates the schema.
+    for (const args of argsList) servers.push(await startServerProcess(args));
+    const urls = servers.map((s) => s.url);
+    const cpu = () => servers.reduce((sum, s) => sum + cpuMsOf(s.child.pid!), 0);
+    await closedLoop(urls, 1, 8); // warm-up
+    const cpuBefore = cpu();
+    const max = await closedLoop(urls, SECONDS, CONNECTIONS);
+    const cpuUsPerAck = ((cpu() - cpuBefore) * 1000) / max.acks;
+    const paced = await openLoop(urls, SECONDS, RATE);
+    const peakMb = Math.max(...servers.map((s) => rssOf(s.child.pid!).peakMb));
+    return { name, max, paced, cpuUsPerAck, rss: { peakMb } };
   } finally {
-    await stop(server.child);
+    await Promise.all(servers.map((s) => stop(s.child)));
   }
 }
 
@@ -198,18 +209,24 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'dmbridge-bench-'));
   const genesys = await startServerProcess(['genesys', '0', values['genesys-latency']]);
   try {
-    const runs = [
-      ['empty', ['empty', '0']],
-      ['dmbridge', ['dmbridge', '0', genesys.url, join(dir, 'bench.db'), 'deliver']],
-      ['dmbridge (worker held)', ['dmbridge', '0', genesys.url, join(dir, 'bench-held.db'), 'hold']],
-      ['forward-before-ack', ['forward', '0', genesys.url]],
-    ] as const;
+    const schema = () => `bench_${randomBytes(4).toString('hex')}`;
+    const pgSchema = schema();
+    const pgShared = schema();
+    const runs: Array<[string, string[][]]> = [
+      ['empty', [['empty', '0']]],
+      ['dmbridge', [['dmbridge', '0', genesys.url, join(dir, 'bench.db'), 'deliver']]],
+      ['dmbridge (worker held)', [['dmbridge', '0', genesys.url, join(dir, 'bench-held.db'), 'hold']]],
+      ['dmbridge on PostgreSQL', [['relay', '0', genesys.url, values.postgres, 'deliver', pgSchema]]],
+      ['dmbridge on PostgreSQL, 2 instances', [1, 2].map(() => ['relay', '0', genesys.url, values.postgres, 'deliver', pgShared])],
+      ['forward-before-ack', [['forward', '0', genesys.url]]],
+    ];
     const results = [];
-    for (const [name, args] of runs) {
+    for (const [name, argsList] of runs) {
       if (values.only && values.only !== name) continue;
       process.stderr.write(`measuring ${name}…\n`);
-      results.push(await measure(name, [...args]));
+      results.push(await measure(name, argsList));
     }
+    await dropSchemas(values.postgres, [pgSchema, pgShared]);
     const ceiling = results.find((r) => r.name === 'empty')?.max.perSecond;
     console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${SECONDS} s per phase, ` +
       `${CONNECTIONS} keep-alive connections closed-loop, open loop at ${RATE} req/s, fake Genesys latency ${values['genesys-latency']} ms\n`);
@@ -224,6 +241,17 @@ async function main() {
   } finally {
     await stop(genesys.child);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The benchmark's schemas go when it ends. */
+async function dropSchemas(url: string, schemas: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
   }
 }
 

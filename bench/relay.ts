@@ -18,6 +18,7 @@ import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
 import { TEST } from '../test/helpers.js';
@@ -186,7 +187,12 @@ const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'dmbridge-relay-'));
   const genesys = await start(['genesys', '0', values['genesys-latency']]);
-  const pgSchema = () => `bench_${randomBytes(4).toString('hex')}`;
+  const schemas: string[] = [];
+  const pgSchema = () => {
+    const schema = `bench_${randomBytes(4).toString('hex')}`;
+    schemas.push(schema);
+    return schema;
+  };
   const setups = [
     { name: 'SQLite, 1 instance', stores: () => [[`sqlite:${join(dir, `relay-${Date.now()}.db`)}`]] },
     { name: 'PostgreSQL, 1 instance', stores: () => [[values.postgres, pgSchema()]] },
@@ -230,6 +236,12 @@ async function main() {
     agent.destroy();
     await stop(genesys.child);
     rmSync(dir, { recursive: true, force: true });
+    if (schemas.length > 0) {
+      const client = new pg.Client({ connectionString: values.postgres });
+      await client.connect();
+      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    }
   }
 }
 
