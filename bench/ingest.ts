@@ -12,9 +12,8 @@
  * For each: closed-loop throughput (acks/s, p50/p99) with N connections, then an open-loop run at a fixed
  * rate (p50/p99 ack latency), and the server's peak RSS. Prints a Markdown table.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import pg from 'pg';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
 import { TEST } from '../test/helpers.js';
+import { cpuMsOf, rssOf, startServerProcess, stop, type ServerProcess } from './processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,47 +37,8 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const RATE = Number(values.rate);
-const SERVERS_JS = join(import.meta.dirname, 'servers.js');
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-}
-
-function startServerProcess(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [SERVERS_JS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /ready (\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  });
-}
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks are 10 ms). */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** Peak and current resident set size of a process, in MB (Linux /proc). */
-function rssOf(pid: number): { peakMb: number; nowMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { peakMb: kb('VmHWM') / 1024, nowMb: kb('VmRSS') / 1024 };
-}
+/** How long a server may take to exit after SIGTERM before it is killed. */
+const KILL_AFTER_MS = 5000;
 
 interface SignedRequest {
   body: string;
@@ -185,7 +146,7 @@ async function openLoop(bases: string[], seconds: number, rate: number): Promise
 async function measure(name: string, argsList: string[][]) {
   pool = signedRequests((SECONDS + 1) * 15_000 + SECONDS * RATE);
   next = 0;
-  const servers: Started[] = [];
+  const servers: ServerProcess[] = [];
   try {
     // One after the other: the first instance of a PostgreSQL setup creates the schema.
     for (const args of argsList) servers.push(await startServerProcess(args));
@@ -199,7 +160,7 @@ async function measure(name: string, argsList: string[][]) {
     const peakMb = Math.max(...servers.map((s) => rssOf(s.child.pid!).peakMb));
     return { name, max, paced, cpuUsPerAck, rss: { peakMb } };
   } finally {
-    await Promise.all(servers.map((s) => stop(s.child)));
+    await Promise.all(servers.map((s) => stop(s.child, KILL_AFTER_MS)));
   }
 }
 
@@ -239,7 +200,7 @@ async function main() {
       );
     }
   } finally {
-    await stop(genesys.child);
+    await stop(genesys.child, KILL_AFTER_MS);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,9 +11,8 @@
  * sampled throughout (growth = peak − RSS when draining started).
  * Both clocks are Date.now() on the same machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import pg from 'pg';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
 import { TEST } from '../test/helpers.js';
+import { rssOf, startServerProcess, stop, type ServerProcess } from './processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,38 +34,6 @@ const { values } = parseArgs({
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
-const SERVERS_JS = join(import.meta.dirname, 'servers.js');
-
-interface Proc {
-  child: ChildProcess;
-  url: string;
-}
-
-function start(args: string[]): Promise<Proc> {
-  const child = spawn(process.execPath, [SERVERS_JS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /ready (\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-  });
-}
-
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-}
 
 interface Signed {
   mid: string;
@@ -116,7 +84,7 @@ async function waitForCount(genesysUrl: string, count: number, timeoutMs: number
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function throughput(instances: Proc[], genesysUrl: string, n: number) {
+async function throughput(instances: ServerProcess[], genesysUrl: string, n: number) {
   const batch = signedBatch(n);
   const base = (await getJson<{ messages: number }>(`${genesysUrl}/sandbox/count`)).messages;
   let next = 0;
@@ -134,7 +102,7 @@ async function throughput(instances: Proc[], genesysUrl: string, n: number) {
   return { perSecond: n / ((done - started) / 1000), ackPerSecond: n / ((acked - started) / 1000) };
 }
 
-async function latency(instances: Proc[], genesysUrl: string, rate: number, seconds: number) {
+async function latency(instances: ServerProcess[], genesysUrl: string, rate: number, seconds: number) {
   const batch = signedBatch(rate * seconds);
   const base = (await getJson<{ messages: number }>(`${genesysUrl}/sandbox/count`)).messages;
   const sentAt = new Map<string, number>();
@@ -161,7 +129,7 @@ async function latency(instances: Proc[], genesysUrl: string, rate: number, seco
 
 async function backlog(genesysUrl: string, dir: string, n: number) {
   const db = join(dir, 'backlog.db');
-  const holder = await start(['relay', '0', genesysUrl, `sqlite:${db}`, 'hold']);
+  const holder = await startServerProcess(['relay', '0', genesysUrl, `sqlite:${db}`, 'hold']);
   const batch = signedBatch(n);
   let next = 0;
   await Promise.all(
@@ -171,12 +139,12 @@ async function backlog(genesysUrl: string, dir: string, n: number) {
   );
   await stop(holder.child);
   const base = (await getJson<{ messages: number }>(`${genesysUrl}/sandbox/count`)).messages;
-  const drainer = await start(['relay', '0', genesysUrl, `sqlite:${db}`, 'deliver']);
-  const startRss = rssMb(drainer.child.pid!);
+  const drainer = await startServerProcess(['relay', '0', genesysUrl, `sqlite:${db}`, 'deliver']);
+  const startRss = rssOf(drainer.child.pid!).nowMb;
   let peak = startRss;
   const t0 = Date.now();
   const done = await waitForCount(genesysUrl, base + n, 1_200_000, () => {
-    peak = Math.max(peak, rssMb(drainer.child.pid!));
+    peak = Math.max(peak, rssOf(drainer.child.pid!).nowMb);
   });
   await stop(drainer.child);
   return { perSecond: n / ((done - t0) / 1000), startRss, peak, growth: peak - startRss };
@@ -186,7 +154,7 @@ const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'dmbridge-relay-'));
-  const genesys = await start(['genesys', '0', values['genesys-latency']]);
+  const genesys = await startServerProcess(['genesys', '0', values['genesys-latency']]);
   const schemas: string[] = [];
   const pgSchema = () => {
     const schema = `bench_${randomBytes(4).toString('hex')}`;
@@ -210,8 +178,8 @@ async function main() {
       if (values.only && !setup.name.toLowerCase().includes(values.only.toLowerCase())) continue;
       process.stderr.write(`measuring ${setup.name}…\n`);
       // Instances of one setup start one after the other: the first creates the schema.
-      const instances: Proc[] = [];
-      for (const [store, schema] of setup.stores()) instances.push(await start(['relay', '0', genesys.url, store!, 'deliver', ...(schema ? [schema] : [])]));
+      const instances: ServerProcess[] = [];
+      for (const [store, schema] of setup.stores()) instances.push(await startServerProcess(['relay', '0', genesys.url, store!, 'deliver', ...(schema ? [schema] : [])]));
       try {
         const t = await throughput(instances, genesys.url, Number(values.messages));
         const l = await latency(instances, genesys.url, Number(values.rate), Number(values.seconds));

@@ -131,6 +131,18 @@ describe('parseGenesysOutbound: agent text and attachments', () => {
   });
 });
 
+describe('parseGenesysOutbound: limits', () => {
+  it('refuses an agent text far over Genesys\'s own 4000-character limit as unsupported, before any splitting', () => {
+    const body = fixture('agent-text.json');
+    body.text = 'x'.repeat(20_001);
+    const parsed = parseGenesysOutbound(body);
+    expect(parsed.kind).toBe('unsupported');
+    expect(parsed.kind === 'unsupported' && parsed.detail).toMatch(/longer than 20000 characters/);
+    body.text = 'x'.repeat(20_000);
+    expect(parseGenesysOutbound(body).kind).toBe('command');
+  });
+});
+
 describe('parseGenesysOutbound: structured content', () => {
   it('turns quick replies into options and a numbered fallback text', () => {
     const command = messageCommand(parseFixture('quick-replies.json'));

@@ -65,3 +65,12 @@ export interface OutboundTypingCommand extends OutboundCommandBase {
 }
 
 export type OutboundCommand = OutboundMessageCommand | OutboundTypingCommand;
+
+/**
+ * The message text with its `Link` attachments' URLs appended, each as its own paragraph: for platforms with no
+ * link attachment (Instagram, TikTok). Empty when there is neither text nor link.
+ */
+export function withLinks(text: string | undefined, attachments: OutboundAttachment[]): string {
+  const links = attachments.filter((a) => a.mediaType === 'Link').map((a) => a.url);
+  return [text, ...links].filter((part): part is string => part !== undefined && part !== '').join('\n\n');
+}

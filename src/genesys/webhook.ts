@@ -194,6 +194,9 @@ const templateSchema = z.looseObject({
   footer: lenient(z.looseObject({ text: lenient(z.string()) })),
 });
 
+/** Five times Genesys's own limit for Open Messaging agent text (key fact 25). */
+const MAX_TEXT_CHARS = 20_000;
+
 /**
  * Genesys outbound notification → one command, or why there is none. Never throws for any JSON value.
  * `unsupported` still carries the ids, so the caller answers 2xx and sends a Failed `UnsupportedMessage`
@@ -214,6 +217,11 @@ export function parseGenesysOutbound(body: unknown): GenesysOutboundParse {
   if (type === 'Event') return withTimestamp(notification, (timestamp) => ({ kind: 'typing', ...envelope, timestamp }));
   if (type !== 'Text' && type !== 'Structured') {
     return { kind: 'unsupported', ...envelope, detail: `Genesys message type ${JSON.stringify(type)} is not supported` };
+  }
+  // Genesys caps agent text at 4000 characters (key fact 25); anything far beyond is not an agent's message,
+  // and splitting huge texts is slow (Intl.Segmenter), so it is refused here, before it reaches a worker.
+  if ((notification.text?.length ?? 0) > MAX_TEXT_CHARS) {
+    return { kind: 'unsupported', ...envelope, detail: `the text is longer than ${MAX_TEXT_CHARS} characters` };
   }
   const draft = readMessage(notification);
   if (typeof draft === 'string') return { kind: 'unsupported', ...envelope, detail: draft };

@@ -3,7 +3,6 @@
  * throws for any JSON value. A malformed item becomes a `skipped` entry with a reason; the rest of the batch is
  * still parsed. Protocol facts: /work/shared/reference/instagram-messaging.md §3 and §11.
  */
-import type { z } from 'zod';
 import type {
   InboundAttachment,
   InboundEcho,
@@ -12,6 +11,7 @@ import type {
   MediaType,
   ParseResult,
 } from '../../core/events.js';
+import { describeIssue } from '../zod-issue.js';
 import {
   attachmentSchema,
   changeSchema,
@@ -446,13 +446,6 @@ function dedupeKey(accountId: string, kind: DedupeKind, id: string): string {
 
 function skip(out: ParseResult, reason: string, detail?: string): void {
   out.skipped.push(detail === undefined ? { channel: CHANNEL, reason } : { channel: CHANNEL, reason, detail });
-}
-
-/** The first issue's path and message; zod messages name types, never values (no message text in logs). */
-function describeIssue(where: string, error: z.ZodError): string {
-  const issue = error.issues[0];
-  const path = issue?.path.length ? `.${issue.path.join('.')}` : '';
-  return `${where}${path}: ${issue?.message ?? 'invalid'}`;
 }
 
 /** Key names of a messaging item other than the envelope, e.g. `"poll_vote"`; for logs of unknown kinds. */

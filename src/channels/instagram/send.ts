@@ -2,8 +2,9 @@
  * Outbound command (src/core/commands.ts) → Instagram Send API bodies, in the order they must be sent. Pure: no
  * I/O, no clock. Protocol facts: /work/shared/reference/instagram-messaging.md §4 (cited below as §n).
  */
-import type { OutboundAttachment, OutboundCard, OutboundMessageCommand, OutboundOption } from '../../core/commands.js';
+import { withLinks, type OutboundAttachment, type OutboundCard, type OutboundMessageCommand, type OutboundOption } from '../../core/commands.js';
 import { PermanentError } from '../../core/errors.js';
+import { splitText as splitToLimit } from '../../core/split-text.js';
 
 export type GraphMessagingType = 'RESPONSE' | 'MESSAGE_TAG';
 
@@ -132,12 +133,6 @@ function envelope(customerId: string, message: GraphSendBody['message'], tag: 'H
   return tag ? { recipient, messaging_type: 'MESSAGE_TAG', tag, message } : { recipient, messaging_type: 'RESPONSE', message };
 }
 
-/** Instagram has no link attachment: Genesys `Link` media become lines of text after the message. */
-function withLinks(text: string | undefined, attachments: OutboundAttachment[]): string {
-  const links = attachments.filter((a) => a.mediaType === 'Link').map((a) => a.url);
-  return [text, ...links].filter((part): part is string => part !== undefined && part !== '').join('\n\n');
-}
-
 /** Media by URL: Meta fetches it (§4.1, https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message). */
 function toMediaAttachment(attachment: OutboundAttachment): GraphMediaAttachment {
   return { type: MEDIA_TYPES[attachment.mediaType as keyof typeof MEDIA_TYPES], payload: { url: attachment.url } };
@@ -180,101 +175,7 @@ function toButton(action: OutboundOption): GraphButton | undefined {
   return undefined;
 }
 
-// ---- text splitting ----
-
-/** A break is preferred when it falls in the last fifth of a full part. */
-const PREFERRED_BREAK_SHARE = 0.2;
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-const words = new Intl.Segmenter(undefined, { granularity: 'word' });
-const sentences = new Intl.Segmenter(undefined, { granularity: 'sentence' });
-
-/**
- * Splits text into parts of at most `maxBytes` UTF-8 bytes whose concatenation is exactly the input. Parts end
- * on grapheme boundaries (never inside an emoji ZWJ sequence, a flag or a combining sequence), preferably after a
- * paragraph, a line, a sentence or a word when one falls in the last 20 % of the part; the whitespace at a
- * break stays at the end of the earlier part. Only a single grapheme larger than `maxBytes` is cut (between code
- * points), since it cannot be sent whole.
- */
+/** Splits text into parts of at most `maxBytes` UTF-8 bytes (src/core/split-text.ts). */
 export function splitText(text: string, maxBytes = TEXT_LIMIT_BYTES): string[] {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text === '' ? [] : [text];
-  const offsets = graphemeByteOffsets(text);
-  const tiers = breakTiers(text);
-  const parts: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    const end = partEnd(text, start, maxBytes, offsets, tiers);
-    parts.push(text.slice(start, end));
-    start = end;
-  }
-  return parts;
-}
-
-/** UTF-16 index of every grapheme boundary → UTF-8 bytes before it. */
-function graphemeByteOffsets(text: string): Map<number, number> {
-  const offsets = new Map<number, number>([[0, 0]]);
-  let bytes = 0;
-  for (const { segment, index } of graphemes.segment(text)) {
-    bytes += Buffer.byteLength(segment, 'utf8');
-    offsets.set(index + segment.length, bytes);
-  }
-  return offsets;
-}
-
-/** Candidate break indices, best kind first: paragraph, line, sentence, word. */
-function breakTiers(text: string): Array<Set<number>> {
-  return [
-    afterMatches(text, /\n[^\S\n]*\n\s*/g),
-    afterMatches(text, /\n\s*/g),
-    new Set([...sentences.segment(text)].map((s) => s.index)),
-    wordBreaks(text),
-  ];
-}
-
-function afterMatches(text: string, pattern: RegExp): Set<number> {
-  return new Set([...text.matchAll(pattern)].map((m) => m.index + m[0].length));
-}
-
-/** After whitespace, or between two words (CJK text has no spaces); never before punctuation or after a bracket. */
-function wordBreaks(text: string): Set<number> {
-  const breaks = new Set<number>();
-  let previous: Intl.SegmentData | undefined;
-  for (const segment of words.segment(text)) {
-    if (previous && (/^\s+$/.test(previous.segment) || (previous.isWordLike && segment.isWordLike))) breaks.add(segment.index);
-    previous = segment;
-  }
-  return breaks;
-}
-
-/** Where the part starting at `start` ends: the best preferred break near the byte limit, else the limit. */
-function partEnd(text: string, start: number, maxBytes: number, offsets: Map<number, number>, tiers: Array<Set<number>>): number {
-  const startBytes = offsets.get(start) ?? 0;
-  let limit = start;
-  for (let i = start + 1; i <= text.length; i++) {
-    const bytes = offsets.get(i);
-    if (bytes === undefined) continue;
-    if (bytes - startBytes > maxBytes) break;
-    limit = i;
-  }
-  if (limit === start) return codePointCut(text, start, maxBytes);
-  if (limit === text.length) return limit;
-  const preferredFrom = startBytes + maxBytes * (1 - PREFERRED_BREAK_SHARE);
-  for (const tier of tiers) {
-    for (let i = limit; i > start && (offsets.get(i) ?? Infinity) >= preferredFrom; i--) {
-      if (tier.has(i) && offsets.has(i)) return i;
-    }
-  }
-  return limit;
-}
-
-/** A single grapheme over the limit (hundreds of combining marks): cut it between code points. */
-function codePointCut(text: string, start: number, maxBytes: number): number {
-  let end = start;
-  let bytes = 0;
-  for (const cp of text.slice(start)) {
-    bytes += Buffer.byteLength(cp, 'utf8');
-    if (bytes > maxBytes) break;
-    end += cp.length;
-  }
-  return end;
+  return splitToLimit(text, { maxUtf8Bytes: maxBytes });
 }

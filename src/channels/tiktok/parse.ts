@@ -13,6 +13,7 @@ import type {
   InboundRead,
   ParseResult,
 } from '../../core/events.js';
+import { describeIssue } from '../zod-issue.js';
 import { parseJsonLosslessly } from './json.js';
 import {
   commentContentSchema,
@@ -513,13 +514,6 @@ function tryParseLosslessly(text: string): unknown {
 
 function skip(out: ParseResult, reason: string, detail?: string): void {
   out.skipped.push(detail === undefined ? { channel: CHANNEL, reason } : { channel: CHANNEL, reason, detail });
-}
-
-/** The first issue's path and message; zod messages name types, never values (no message text in logs). */
-function describeIssue(where: string, error: z.ZodError): string {
-  const issue = error.issues[0];
-  const path = issue?.path.length ? `.${issue.path.join('.')}` : '';
-  return `${where}${path}: ${issue?.message ?? 'invalid'}`;
 }
 
 /** The URL when it is an absolute http(s) URL, as sent; anything else is not shown as a link. */

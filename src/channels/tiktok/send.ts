@@ -6,8 +6,9 @@
  * Genesys and upload to TikTok (only an uploaded `media_id` can be sent, key fact 26) before sending it as IMAGE.
  * Every step is one TikTok message, and each counts against the 10 / 3 message caps (key fact 12).
  */
-import type { OutboundAttachment, OutboundMessageCommand, OutboundOption } from '../../core/commands.js';
+import { withLinks, type OutboundAttachment, type OutboundMessageCommand, type OutboundOption } from '../../core/commands.js';
 import { PermanentError } from '../../core/errors.js';
+import { splitText } from '../../core/split-text.js';
 
 interface Recipient {
   business_id: string;
@@ -139,79 +140,11 @@ function toImageStep(attachment: OutboundAttachment): TikTokSendStep {
   };
 }
 
-/** TikTok has no link message: Genesys `Link` media become lines of text after the message. */
-function withLinks(text: string | undefined, attachments: OutboundAttachment[]): string {
-  const links = attachments.filter((a) => a.mediaType === 'Link').map((a) => a.url);
-  return [text, ...links].filter((part): part is string => part !== undefined && part !== '').join('\n\n');
-}
-
 function chars(s: string): number {
   return [...s].length;
 }
 
-// ---- text splitting ----
-// The same algorithm as Instagram's splitText (src/channels/instagram/send.ts), measured in UTF-16 code units
-// instead of UTF-8 bytes.
-
-const PREFERRED_BREAK_SHARE = 0.2;
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-const words = new Intl.Segmenter(undefined, { granularity: 'word' });
-const sentences = new Intl.Segmenter(undefined, { granularity: 'sentence' });
-
-/**
- * Splits text into parts of at most `max` UTF-16 code units whose concatenation is exactly the input. Parts end on
- * grapheme boundaries (never inside an emoji sequence, a flag or a combining sequence), preferably after a
- * paragraph, a line, a sentence or a word in the last 20 % of the part; the whitespace at a break stays on the
- * earlier part. Only a single grapheme longer than `max` is cut, between code points.
- */
+/** Splits text into parts of at most `max` UTF-16 code units (src/core/split-text.ts). */
 export function splitTikTokText(text: string, max = TIKTOK_TEXT_LIMIT): string[] {
-  if (text.length <= max) return text === '' ? [] : [text];
-  const boundaries = new Set<number>([0]);
-  for (const { segment, index } of graphemes.segment(text)) boundaries.add(index + segment.length);
-  const tiers = breakTiers(text);
-  const parts: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    const end = partEnd(text, start, max, boundaries, tiers);
-    parts.push(text.slice(start, end));
-    start = end;
-  }
-  return parts;
-}
-
-/** Candidate break indices, best kind first: paragraph, line, sentence, word. */
-function breakTiers(text: string): Array<Set<number>> {
-  const after = (pattern: RegExp) => new Set([...text.matchAll(pattern)].map((m) => m.index + m[0].length));
-  const wordBreaks = new Set<number>();
-  let previous: Intl.SegmentData | undefined;
-  for (const segment of words.segment(text)) {
-    if (previous && (/^\s+$/.test(previous.segment) || (previous.isWordLike && segment.isWordLike))) wordBreaks.add(segment.index);
-    previous = segment;
-  }
-  return [after(/\n[^\S\n]*\n\s*/g), after(/\n\s*/g), new Set([...sentences.segment(text)].map((s) => s.index)), wordBreaks];
-}
-
-function partEnd(text: string, start: number, max: number, boundaries: Set<number>, tiers: Array<Set<number>>): number {
-  const hardEnd = Math.min(text.length, start + max);
-  let limit = hardEnd;
-  while (limit > start && !boundaries.has(limit)) limit--;
-  if (limit === start) return codePointCut(text, start, max);
-  if (limit === text.length) return limit;
-  const preferredFrom = start + max * (1 - PREFERRED_BREAK_SHARE);
-  for (const tier of tiers) {
-    for (let i = limit; i > start && i >= preferredFrom; i--) {
-      if (tier.has(i) && boundaries.has(i)) return i;
-    }
-  }
-  return limit;
-}
-
-/** A single grapheme over the limit: cut it between code points (never inside a surrogate pair). */
-function codePointCut(text: string, start: number, max: number): number {
-  let end = start;
-  for (const cp of text.slice(start)) {
-    if (end + cp.length - start > max) break;
-    end += cp.length;
-  }
-  return end === start ? start + 1 : end;
+  return splitText(text, { maxUtf16Units: max });
 }
