@@ -341,6 +341,71 @@ describe('fake Genesys: test controls', () => {
     expect(fake.messages).toHaveLength(0);
   });
 
+  it('records every inbound request with its arrival, answer time and status', async () => {
+    const before = fake.inboundRequests.length;
+    fake.failNext(1, { status: 503 });
+    const started = Date.now();
+    expect((await post('message', textMessage())).status).toBe(503);
+    expect((await post('message', textMessage())).status).toBe(200);
+    expect((await post('event', { channel: textMessage().channel, events: [] })).status).toBe(400);
+    expect(fake.inboundRequests.slice(before)).toEqual([
+      { endpoint: 'message', at: expect.any(Number), answeredAt: expect.any(Number), status: 503, timedOut: false },
+      { endpoint: 'message', at: expect.any(Number), answeredAt: expect.any(Number), status: 200, timedOut: false },
+      { endpoint: 'event', at: expect.any(Number), answeredAt: expect.any(Number), status: 400, timedOut: false },
+    ]);
+    for (const r of fake.inboundRequests.slice(before)) {
+      expect(r.at).toBeGreaterThanOrEqual(started);
+      expect(r.answeredAt).toBeGreaterThanOrEqual(r.at);
+    }
+  });
+
+  it('answers every request during an outage with its failures in turn, then recovers', async () => {
+    const before = Date.now();
+    const window = fake.outage(400, [{ status: 503 }, { status: 429, headers: { 'Retry-After': '2' } }]);
+    expect(window.from).toBeGreaterThanOrEqual(before);
+    expect(window.until).toBe(window.from + 400);
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await post('message', textMessage()));
+    expect(answers.map((r) => r.status)).toEqual([503, 429, 503]);
+    expect(answers[1]!.headers.get('retry-after')).toBe('2');
+    expect(fake.messages).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 450));
+    expect((await post('message', textMessage())).status).toBe(200);
+    expect(fake.messages).toHaveLength(1);
+  });
+
+  it('holds requests that time out during an outage until it ends, answers 504 and records no message', async () => {
+    const before = fake.inboundRequests.length;
+    fake.outage(300, 'timeout');
+    const started = Date.now();
+    const caller = await fetch(`${fake.url}/api/v2/conversations/messages/${INTEGRATION}/inbound/open/message`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${validToken}` },
+      body: JSON.stringify(textMessage()),
+      signal: AbortSignal.timeout(100),
+    }).catch((e: unknown) => e);
+    expect((caller as Error).name).toBe('TimeoutError');
+    // A caller that waits longer gets the 504 when the outage ends.
+    const patient = await post('message', textMessage());
+    expect(patient.status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(fake.messages).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.inboundRequests.slice(before).map((r) => [r.status, r.timedOut])).toEqual([
+      [504, true],
+      [504, true],
+    ]);
+    expect((await post('message', textMessage())).status).toBe(200);
+  });
+
+  it('can take the token endpoint down too', async () => {
+    fake.outage(200, { status: 503 }, 'token');
+    expect((await requestToken(basic(CLIENT_ID, CLIENT_SECRET))).status).toBe(503);
+    expect((await post('message', textMessage())).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 250));
+    expect((await requestToken(basic(CLIENT_ID, CLIENT_SECRET))).status).toBe(200);
+  });
+
   it('delays answers by the configured latency', async () => {
     fake.setLatency(150);
     const started = Date.now();

@@ -41,6 +41,18 @@ export interface Received {
 /** A canned answer for the next requests, or `timeout`: the request is held and never answered. */
 export type FakeFailure = { status: number; body?: unknown; headers?: Record<string, string> } | 'timeout';
 
+/** One request to an inbound endpoint (message, event, receipt), whatever its answer. */
+export interface InboundRequest {
+  endpoint: string;
+  /** Epoch ms when the request reached the fake (before any latency). */
+  at: number;
+  /** Epoch ms when the fake answered (or gave up on a held request). */
+  answeredAt: number;
+  status: number;
+  /** Held as a `timeout` failure: the status is the 504 sent when it was released, which no caller waits for. */
+  timedOut: boolean;
+}
+
 export interface FakeGenesys {
   url: string;
   messages: Received[];
@@ -48,8 +60,18 @@ export interface FakeGenesys {
   receipts: Received[];
   /** Successful token grants. */
   tokenRequests: number;
+  /** Every request to the inbound endpoints, in arrival order, with its answer (recorded once answered). */
+  inboundRequests: InboundRequest[];
   /** The next `n` requests to the inbound endpoints (or to `/oauth/token`) get `failure` instead. */
   failNext(n: number, failure: FakeFailure, endpoint?: 'inbound' | 'token'): void;
+  /**
+   * For `forMs` from now, every request to the inbound endpoints (or to `/oauth/token`) gets `failure`, or the
+   * failures of a list in turn (e.g. `[{ status: 503 }, 'timeout']`). A `timeout` is held until the outage
+   * ends (or the fake closes), then answered 504, and its message is never recorded: Genesys did not accept
+   * it. Requests already queued by `failNext` get those answers first. A new outage replaces the previous one.
+   * Returns the outage's window, epoch ms, [from, until).
+   */
+  outage(forMs: number, failure: FakeFailure | FakeFailure[], endpoint?: 'inbound' | 'token'): { from: number; until: number };
   setLatency(ms: number): void;
   waitForMessages(count: number, timeoutMs: number): Promise<void>;
   waitForReceipts(count: number, timeoutMs: number): Promise<void>;
@@ -155,6 +177,11 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   const conversations = new Map<string, string>(); // integrationId:fromId → conversationId
   const queued: Record<'inbound' | 'token', FakeFailure[]> = { inbound: [], token: [] };
   const held: Array<() => void> = []; // requests answering 'timeout', released on close
+  const timedOut = new WeakSet<Request>(); // held requests, for the request log
+  const outages: Record<'inbound' | 'token', { until: number; failures: FakeFailure[]; next: number } | undefined> = {
+    inbound: undefined,
+    token: undefined,
+  };
   const waiters = new Set<() => boolean>(); // pending waitFor* checks
 
   const fake: FakeGenesys = {
@@ -163,8 +190,16 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
     events: [],
     receipts: [],
     tokenRequests: 0,
+    inboundRequests: [],
     failNext(n, failure, endpoint = 'inbound') {
       for (let i = 0; i < n; i++) queued[endpoint].push(failure);
+    },
+    outage(forMs, failure, endpoint = 'inbound') {
+      const failures = Array.isArray(failure) ? [...failure] : [failure];
+      if (failures.length === 0) throw new Error('fake Genesys: an outage needs at least one failure');
+      const from = Date.now();
+      outages[endpoint] = { until: from + forMs, failures, next: 0 };
+      return { from, until: from + forMs };
     },
     setLatency(ms) {
       latencyMs = ms;
@@ -199,19 +234,37 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
     });
   }
 
-  /** Applies latency, then a queued failure if any; returns the failure response or undefined. */
-  async function injected(endpoint: 'inbound' | 'token'): Promise<Response | undefined> {
+  const app = new Hono();
+
+  /** Applies latency, then a queued failure or the current outage's, if any; returns the failure response or undefined. */
+  async function injected(endpoint: 'inbound' | 'token', request?: Request): Promise<Response | undefined> {
     if (latencyMs > 0) await sleep(latencyMs);
-    const failure = queued[endpoint].shift();
+    let failure = queued[endpoint].shift();
+    let holdUntil: number | undefined;
+    const outage = outages[endpoint];
+    if (failure === undefined && outage && Date.now() < outage.until) {
+      failure = outage.failures[outage.next++ % outage.failures.length]!;
+      holdUntil = outage.until;
+    }
     if (failure === undefined) return undefined;
     if (failure === 'timeout') {
-      await new Promise<void>((resolve) => held.push(resolve));
+      await new Promise<void>((resolve) => {
+        held.push(resolve);
+        if (holdUntil !== undefined) setTimeout(resolve, Math.max(0, holdUntil - Date.now())).unref();
+      });
+      if (request) timedOut.add(request);
       return new Response(null, { status: 504 });
     }
     return failureResponse(failure);
   }
 
-  const app = new Hono();
+  /** Records every inbound request with its answer, whichever way the handler below returns. */
+  app.use('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint', async (c, next) => {
+    const at = Date.now();
+    await next();
+    const wasHeld = timedOut.has(c.req.raw);
+    fake.inboundRequests.push({ endpoint: c.req.param('endpoint'), at, answeredAt: Date.now(), status: c.res.status, timedOut: wasHeld });
+  });
 
   // Client-credentials grant (key fact 3).
   app.post('/oauth/token', async (c) => {
@@ -234,7 +287,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   app.post('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint', async (c) => {
     const { integrationId, endpoint } = c.req.param();
     if (!Object.hasOwn(SCHEMAS, endpoint)) return genesysError(404, 'not.found', `Resource not found: ${c.req.path}`);
-    const failure = await injected('inbound');
+    const failure = await injected('inbound', c.req.raw);
     if (failure) return failure;
 
     const expiresAt = tokens.get(bearer(c.req.header('authorization')) ?? '');

@@ -505,15 +505,15 @@ export class PostgresStore implements Store {
    * unknown; the server rolls back), and the caller gets the error.
    */
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
-    const client = await this.pool.connect();
+    const { client, release } = await checkOut(this.pool);
     try {
       await client.query(begin);
       const result = await fn(client);
       await client.query('COMMIT');
-      client.release();
+      release();
       return result;
     } catch (err) {
-      client.release(err instanceof Error ? err : true);
+      release(err);
       throw err;
     }
   }
@@ -724,7 +724,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
  */
 async function migrate(pool: pg.Pool, schema: string): Promise<void> {
   const s = `"${schema}"`;
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   try {
     const inLockedTransaction = async (fn: (applied: number) => Promise<void>) => {
       await client.query('BEGIN');
@@ -754,11 +754,40 @@ async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [version]);
       });
     }
-    client.release();
+    release();
   } catch (err) {
-    client.release(err instanceof Error ? err : true);
+    release(err);
     throw err;
   }
+}
+
+/**
+ * Checks a connection out of the pool with an 'error' listener on it. pg-pool listens only on idle connections;
+ * a checked-out connection that breaks while none of its statements is running (pg_terminate_backend, a server
+ * restart, a network reset) emits 'error', which with no listener is an uncaught exception: the whole process
+ * exits. The listener must be attached synchronously in pg-pool's callback, not after `await pool.connect()`:
+ * a connection is often handed over while pg is still parsing a socket chunk (the previous user's last result),
+ * and when that same chunk ends with the server's FATAL message, pg emits 'error' before any promise continuation
+ * could run. The caller still learns of the break, from its next statement (a broken connection rejects every
+ * query); `release(err)` discards the connection, and so does `release()` after such an error.
+ */
+function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; release(err?: unknown): void }> {
+  return new Promise((resolve, reject) => {
+    pool.connect((err, client) => {
+      if (err || !client) return reject(err ?? new Error('the pool returned no connection'));
+      let broken: Error | undefined;
+      const onError = (error: Error) => void (broken ??= error);
+      client.on('error', onError);
+      resolve({
+        client,
+        release(error?: unknown) {
+          client.release(error === undefined ? broken : error instanceof Error ? error : true);
+          // After release: the pool has put its own idle listener back by then.
+          client.off('error', onError);
+        },
+      });
+    });
+  });
 }
 
 /** The n-th item of each key goes in the n-th round, so no statement touches one row twice. */
