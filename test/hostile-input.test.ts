@@ -6,12 +6,14 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
+import { signTikTokBody } from '../src/channels/tiktok/verify.js';
+import { configSchema } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { signGenesysBody } from '../src/genesys/webhook.js';
 import { silentLogger } from '../src/logger.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
 import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
-import { TEST, tempDir, testConfig } from './helpers.js';
+import { TEST, rawTestConfig, tempDir } from './helpers.js';
 
 let genesys: FakeGenesys;
 let bridge: RunningServer;
@@ -19,8 +21,23 @@ const dir = tempDir();
 
 beforeAll(async () => {
   genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId] });
-  const config = testConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/hostile.db` });
-  config.server.requestTimeoutMs = 1500;
+  const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/hostile.db` });
+  const tiktok = {
+    id: 'acme-tiktok',
+    channel: 'tiktok',
+    businessId: TIKTOK_BUSINESS,
+    appId: '7600000000000000042',
+    appSecret: TIKTOK_SECRET,
+    accessToken: 'act.x',
+    refreshToken: 'rft.x',
+    apiBaseUrl: 'http://127.0.0.1:9/open_api/v1.3',
+    genesys: { integrationId: TEST.integrationId, webhookSecret: TEST.webhookSecret },
+  };
+  const config = configSchema.parse({
+    ...raw,
+    server: { ...raw.server, requestTimeoutMs: 1500, publicUrl: 'http://127.0.0.1:1' },
+    connections: [...raw.connections, tiktok],
+  });
   bridge = await startServer({ config, logger: silentLogger });
 });
 afterAll(async () => {
@@ -29,14 +46,39 @@ afterAll(async () => {
   dir.cleanup();
 });
 
+const TIKTOK_SECRET = 'tiktok-app-secret-for-hostile-tests';
+const TIKTOK_BUSINESS = '-000aBcD1234';
+
 interface Route {
   name: string;
   path: string;
   sign: (raw: string) => Record<string, string>;
+  /** Headers that look like a signature but are not valid ones. */
+  forged: Array<Record<string, string>>;
 }
 const ROUTES: Route[] = [
-  { name: 'Instagram', path: '/webhooks/instagram', sign: (raw) => ({ 'x-hub-signature-256': signMetaBody(raw, TEST.appSecret) }) },
-  { name: 'Genesys', path: `/webhooks/genesys/${TEST.connectionId}`, sign: (raw) => ({ 'x-hub-signature-256': signGenesysBody(raw, TEST.webhookSecret) }) },
+  {
+    name: 'Instagram',
+    path: '/webhooks/instagram',
+    sign: (raw) => ({ 'x-hub-signature-256': signMetaBody(raw, TEST.appSecret) }),
+    forged: [{ 'x-hub-signature-256': 'sha256=' + 'a'.repeat(64) }, { 'x-hub-signature-256': 'md5=abc' }],
+  },
+  {
+    name: 'Genesys',
+    path: `/webhooks/genesys/${TEST.connectionId}`,
+    sign: (raw) => ({ 'x-hub-signature-256': signGenesysBody(raw, TEST.webhookSecret) }),
+    forged: [{ 'x-hub-signature-256': 'sha256=' + 'a'.repeat(64) }, { 'x-hub-signature-256': 'md5=abc' }],
+  },
+  {
+    name: 'TikTok',
+    path: '/webhooks/tiktok',
+    sign: (raw) => ({ 'tiktok-signature': signTikTokBody(raw, TIKTOK_SECRET, Math.floor(Date.now() / 1000)) }),
+    forged: [
+      { 'tiktok-signature': `t=${Math.floor(Date.now() / 1000)},s=${'a'.repeat(64)}` },
+      { 'tiktok-signature': 's=abc' },
+      { 'tiktok-signature': `t=1,s=${'b'.repeat(64)}` },
+    ],
+  },
 ];
 
 async function storedJobs(): Promise<number> {
@@ -67,9 +109,8 @@ describe.each(ROUTES)('hostile input on the $name route', (route) => {
     const before = await storedJobs();
     const raw = JSON.stringify({ hello: 'world' });
     expect((await post(route.path, raw, json)).status).toBe(401);
-    expect((await post(route.path, raw, { ...json, 'x-hub-signature-256': 'sha256=' + 'a'.repeat(64) })).status).toBe(401);
+    for (const headers of route.forged) expect((await post(route.path, raw, { ...json, ...headers })).status).toBe(401);
     expect((await post(route.path, raw, { ...json, ...route.sign(raw + ' ') })).status).toBe(401);
-    expect((await post(route.path, raw, { ...json, 'x-hub-signature-256': 'md5=abc' })).status).toBe(401);
     expect(await storedJobs()).toBe(before);
   });
 
@@ -86,7 +127,7 @@ describe.each(ROUTES)('hostile input on the $name route', (route) => {
       expect(res).toEqual({ status: 400, error: 'DMB_ERR_MALFORMED_JSON' });
     }
     const latin1 = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]); // {"a":"é"} in Latin-1
-    const res = await post(route.path, latin1, { ...json, 'x-hub-signature-256': route.sign(latin1.toString('latin1'))['x-hub-signature-256']! });
+    const res = await post(route.path, latin1, { ...json, ...route.sign(latin1.toString('latin1')) });
     expect([400, 401]).toContain(res.status);
     await stillServing();
   });
@@ -174,4 +215,14 @@ describe('slow clients', () => {
     }
     await stillServing();
   }, 10_000);
+});
+
+describe('hostile input on the media route', () => {
+  it('refuses made-up, truncated and tampered tokens without calling anyone', async () => {
+    for (const token of ['x', 'a.b', 'a.b.c', '%00', 'eyJjIjoiYSJ9.' + 'A'.repeat(43), '.'.repeat(1000)]) {
+      const res = await fetch(`${bridge.url}/media/${encodeURIComponent(token)}`);
+      expect([403, 404]).toContain(res.status);
+    }
+    await stillServing();
+  });
 });
