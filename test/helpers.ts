@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configSchema, type Config } from '../src/config.js';
+import { configSchema, type Config, type TikTokConnection } from '../src/config.js';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 
 export const TEST = {
@@ -86,4 +86,31 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** The TikTok test app and business account, as the fake TikTok Business API is started with them. */
+export const TIKTOK_TEST = {
+  appId: '7a1b2c3d4e5f',
+  appSecret: 'tiktok-app-secret-for-tests',
+  businessId: '-000aBcD1234',
+  accessToken: 'act.initial-access-token',
+  refreshToken: 'rft.initial-refresh-token',
+} as const;
+
+/** A TikTok connection for TIKTOK_TEST against the given API base, defaults from the config schema. */
+export function tiktokTestConnection(apiBaseUrl: string, over: Partial<TikTokConnection> = {}): TikTokConnection {
+  const config = configSchema.parse({
+    genesys: { clientId: 'x', clientSecret: 'y' },
+    server: { publicUrl: 'http://127.0.0.1:1' },
+    connections: [
+      {
+        id: 'acme-tiktok',
+        channel: 'tiktok',
+        ...TIKTOK_TEST,
+        apiBaseUrl,
+        genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },
+      },
+    ],
+  });
+  return { ...(config.connections[0] as TikTokConnection), ...over };
 }

@@ -8,12 +8,9 @@ import { createMetrics } from '../src/metrics.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
+import { TIKTOK_TEST, tiktokTestConnection } from './helpers.js';
 
-const APP_ID = '7a1b2c3d4e5f';
-const APP_SECRET = 'tiktok-app-secret-for-tests';
-const BUSINESS = '-000aBcD1234';
-const ACCESS = 'act.initial-access-token';
-const REFRESH = 'rft.initial-refresh-token';
+const { appId: APP_ID, appSecret: APP_SECRET, businessId: BUSINESS, accessToken: ACCESS, refreshToken: REFRESH } = TIKTOK_TEST;
 const MIN = 60_000;
 
 let fake: FakeTikTok;
@@ -31,20 +28,7 @@ afterAll(async () => {
 });
 
 function connection(over: Partial<TikTokConnection> = {}): TikTokConnection {
-  return {
-    id: 'acme-tiktok',
-    channel: 'tiktok',
-    businessId: BUSINESS,
-    appId: APP_ID,
-    appSecret: APP_SECRET,
-    accessToken: ACCESS,
-    refreshToken: REFRESH,
-    apiBaseUrl: fake.url,
-    signatureToleranceSec: 300,
-    forwardAppReplies: false,
-    genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },
-    ...over,
-  };
+  return tiktokTestConnection(fake.url, over);
 }
 
 function newStore(): Store {

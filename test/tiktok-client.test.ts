@@ -11,13 +11,10 @@ import { createMetrics } from '../src/metrics.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
+import { TIKTOK_TEST, tiktokTestConnection } from './helpers.js';
 
-const APP_ID = '7a1b2c3d4e5f';
-const APP_SECRET = 'tiktok-app-secret-for-tests';
-const BUSINESS = '-000aBcD1234';
+const { appId: APP_ID, appSecret: APP_SECRET, businessId: BUSINESS, accessToken: ACCESS, refreshToken: REFRESH } = TIKTOK_TEST;
 const CONVERSATION = 'u5Jh+pse/AhoPOlnH0tZ9y==';
-const ACCESS = 'act.initial-access-token';
-const REFRESH = 'rft.initial-refresh-token';
 
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...Array.from({ length: 2000 }, (_, i) => i % 251), 0xff, 0xd9]);
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array.from({ length: 500 }, (_, i) => i % 13)]);
@@ -59,19 +56,7 @@ afterAll(async () => {
 });
 
 function connection(): TikTokConnection {
-  return {
-    id: 'acme-tiktok',
-    channel: 'tiktok',
-    businessId: BUSINESS,
-    appId: APP_ID,
-    appSecret: APP_SECRET,
-    accessToken: ACCESS,
-    refreshToken: REFRESH,
-    apiBaseUrl: fake.url,
-    signatureToleranceSec: 300,
-    forwardAppReplies: false,
-    genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },
-  };
+  return tiktokTestConnection(fake.url);
 }
 
 function client(opts: { fetch?: typeof fetch } = {}) {
