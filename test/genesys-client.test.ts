@@ -11,6 +11,7 @@ import { buildGenesysInboundMessage, buildGenesysTypingEvent } from '../src/gene
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { rejectionOf } from './helpers.js';
 
 const CLIENT_ID = 'client-test-client';
 const CLIENT_SECRET = 'client-test-secret-0123456789';
@@ -73,12 +74,6 @@ const receipt = (status: 'Delivered' | 'Failed'): Models.OpenInboundNormalizedRe
   isFinalReceipt: true,
   ...(status === 'Failed' ? { reasons: [{ code: 'MessageExpired', message: 'Instagram 24h window closed' }] } : {}),
 });
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const err = await promise.catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(Error);
-  return err as Error;
-}
 
 describe('GenesysClient', () => {
   it('delivers an inbound message and returns the Genesys message id', async () => {
@@ -144,7 +139,7 @@ describe('GenesysClient', () => {
   it('gives up after one retry when a fresh token is refused too', async () => {
     const { client: genesys } = client();
     fake.failNext(2, { status: 401 });
-    const err = await failure(genesys.sendInboundMessage(INTEGRATION, message()));
+    const err = await rejectionOf(genesys.sendInboundMessage(INTEGRATION, message()));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain('HTTP 401');
     expect(fake.tokenRequests).toBe(2);
@@ -154,7 +149,7 @@ describe('GenesysClient', () => {
   it('classifies a 429 as retryable with Retry-After and the OAuth client pause key', async () => {
     const { client: genesys } = client();
     fake.failNext(1, { status: 429, headers: { 'Retry-After': '42' } });
-    const err = await failure(genesys.sendInboundMessage(INTEGRATION, message()));
+    const err = await rejectionOf(genesys.sendInboundMessage(INTEGRATION, message()));
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as RetryableError).retryAfterMs).toBe(42_000);
     expect((err as RetryableError).pauseKey).toBe(`genesys:${CLIENT_ID}`);
@@ -164,7 +159,7 @@ describe('GenesysClient', () => {
   it.each([500, 502, 503, 504, 408])('classifies HTTP %i as retryable', async (status) => {
     const { client: genesys } = client();
     fake.failNext(1, { status });
-    const err = await failure(genesys.sendInboundMessage(INTEGRATION, message()));
+    const err = await rejectionOf(genesys.sendInboundMessage(INTEGRATION, message()));
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as RetryableError).pauseKey).toBeUndefined();
   });
@@ -173,7 +168,7 @@ describe('GenesysClient', () => {
     const { client: genesys, metrics } = client({ timeoutMs: 200 });
     await genesys.sendInboundMessage(INTEGRATION, message('warm up'));
     fake.failNext(1, 'timeout');
-    const err = await failure(genesys.sendInboundMessage(INTEGRATION, message()));
+    const err = await rejectionOf(genesys.sendInboundMessage(INTEGRATION, message()));
     expect(err).toBeInstanceOf(RetryableError);
     expect(err.message).toContain('timed out');
     const timeouts = (await metrics.outboundRequests.get()).values.find((v) => v.labels.status === 'timeout');
@@ -190,7 +185,7 @@ describe('GenesysClient', () => {
     const { client: genesys } = client();
     const body = message();
     delete body.text;
-    const err = await failure(genesys.sendInboundMessage(INTEGRATION, body));
+    const err = await rejectionOf(genesys.sendInboundMessage(INTEGRATION, body));
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as PermanentError).reason).toBe('InvalidMessageStructure');
     expect(err.message).toMatch(/HTTP 400 bad\.request: should have required property 'content'.*\(contextId [0-9a-f-]{36}\)/);
@@ -198,7 +193,7 @@ describe('GenesysClient', () => {
 
   it('rejects an unknown integration as permanent with a configuration hint', async () => {
     const { client: genesys } = client();
-    const err = await failure(genesys.sendInboundMessage('no-such-integration', message()));
+    const err = await rejectionOf(genesys.sendInboundMessage('no-such-integration', message()));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain('HTTP 404');
     expect(err.message).toContain('genesys.integrationId');
@@ -224,7 +219,7 @@ describe('GenesysClient', () => {
       status: 200,
       body: { id: 'b1c2', type: 'Receipt', status: 'Failed', reasons: [{ code: 'UnknownMessage', message: 'no such message' }] },
     });
-    const err = await failure(genesys.sendReceipt(INTEGRATION, receipt('Delivered')));
+    const err = await rejectionOf(genesys.sendReceipt(INTEGRATION, receipt('Delivered')));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain('UnknownMessage');
   });

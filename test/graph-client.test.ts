@@ -8,6 +8,7 @@ import { PermanentError, RetryableError, type GenesysReasonCode } from '../src/c
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { graphFailure, startFakeGraph, type FakeGraph } from '../src/sandbox/fake-graph.js';
+import { rejectionOf, countedRequests } from './helpers.js';
 
 const TOKEN = 'IGQVJ-graph-client-token';
 const ACCOUNT = '17841400000000042';
@@ -53,16 +54,6 @@ function client(over: Partial<InstagramConnection> = {}, opts: Partial<GraphClie
 
 const text = (t: string): GraphSendBody => ({ recipient: { id: CUSTOMER }, messaging_type: 'RESPONSE', message: { text: t } });
 
-async function failure(promise: Promise<unknown>): Promise<RetryableError | PermanentError> {
-  const err = await promise.catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(Error);
-  return err as RetryableError | PermanentError;
-}
-
-async function counted(metrics: ReturnType<typeof createMetrics>) {
-  return (await metrics.outboundRequests.get()).values.map((v) => ({ ...v.labels, value: v.value }));
-}
-
 describe('GraphClient.send', () => {
   it('posts the body as the account and returns the mid the fake Graph API answered', async () => {
     const { client: c, metrics } = client();
@@ -70,7 +61,7 @@ describe('GraphClient.send', () => {
     expect(graph.sends).toHaveLength(1);
     expect(graph.sends[0]).toMatchObject({ path: `/v23.0/${ACCOUNT}/messages`, body: text('Your order shipped.') });
     expect(result).toEqual({ messageId: graph.sends[0]!.messageId });
-    expect(await counted(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: '200', value: 1 }]);
+    expect(await countedRequests(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: '200', value: 1 }]);
   });
 
   it('sends the typing indicator and returns no mid', async () => {
@@ -125,28 +116,28 @@ describe('GraphClient.send', () => {
   it.each(injected)('classifies %s', async (_name, injectedFailure, kind, reason) => {
     graph.failNext(1, injectedFailure);
     const { client: c, metrics } = client();
-    const error = await failure(c.send(text('Hello')));
+    const error = await rejectionOf(c.send(text('Hello')));
     expect(error).toBeInstanceOf(kind === 'retry' ? RetryableError : PermanentError);
     expect(error.reason).toBe(reason);
     expect(error.message).toContain(`fbtrace_id ${(injectedFailure.body as { error: { fbtrace_id: string } }).error.fbtrace_id}`);
-    expect(await counted(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: String(injectedFailure.status), value: 1 }]);
+    expect(await countedRequests(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: String(injectedFailure.status), value: 1 }]);
   });
 
   it('pauses the account for estimated_time_to_regain_access on a rate limit', async () => {
     const usage = JSON.stringify({ [ACCOUNT]: [{ type: 'instagram', call_count: 100, estimated_time_to_regain_access: 5 }] });
     graph.failNext(1, graphFailure(613, undefined, { headers: { 'x-business-use-case-usage': usage } }));
-    const error = await failure(client().client.send(text('Hello')));
+    const error = await rejectionOf(client().client.send(text('Hello')));
     expect(error).toMatchObject({ name: 'RetryableError', reason: 'RateLimited', pauseKey: `instagram:${ACCOUNT}`, retryAfterMs: 5 * 60_000 });
   });
 
   it('tells the agent when the window closed, when the caller says', async () => {
     graph.failNext(1, graphFailure(10, 2534022));
-    const error = await failure(client().client.send(text('Hello'), { windowClosedAt: Date.UTC(2026, 2, 3, 14, 2) }));
+    const error = await rejectionOf(client().client.send(text('Hello'), { windowClosedAt: Date.UTC(2026, 2, 3, 14, 2) }));
     expect(error.message).toContain('closed at 14:02 UTC');
   });
 
   it('classifies the real 190 answered to a wrong token', async () => {
-    const error = await failure(client({ accessToken: 'wrong' }).client.send(text('Hello')));
+    const error = await rejectionOf(client({ accessToken: 'wrong' }).client.send(text('Hello')));
     expect(error).toBeInstanceOf(PermanentError);
     expect(error.message).toMatch(/access token.*\(Graph error 190, fbtrace_id \w+\)$/);
     expect(graph.sends).toEqual([]);
@@ -155,16 +146,16 @@ describe('GraphClient.send', () => {
   it('turns a timeout into a retryable ServerError', async () => {
     graph.setLatency(300);
     const { client: c, metrics } = client({}, { timeoutMs: 50 });
-    const error = await failure(c.send(text('Hello')));
+    const error = await rejectionOf(c.send(text('Hello')));
     expect(error).toMatchObject({ name: 'RetryableError', reason: 'ServerError' });
     expect(error.message).toContain('did not answer within 50 ms');
-    expect(await counted(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: 'timeout', value: 1 }]);
+    expect(await countedRequests(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: 'timeout', value: 1 }]);
   });
 
   it('turns a refused connection into a retryable ServerError', async () => {
     const { client: c, metrics } = client({ graphBaseUrl: 'http://127.0.0.1:9' });
-    expect(await failure(c.send(text('Hello')))).toMatchObject({ name: 'RetryableError', reason: 'ServerError' });
-    expect(await counted(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: 'network', value: 1 }]);
+    expect(await rejectionOf(c.send(text('Hello')))).toMatchObject({ name: 'RetryableError', reason: 'ServerError' });
+    expect(await countedRequests(metrics)).toEqual([{ target: 'instagram', operation: 'send', status: 'network', value: 1 }]);
   });
 
   it('never logs the token or the message text, even at debug level', async () => {
@@ -178,7 +169,7 @@ describe('GraphClient.send', () => {
     const c = client({}, { logger: createLogger('debug', sink) }).client;
     await c.send(text('my secret address is 1 Main St'));
     graph.failNext(1, graphFailure(100, 2534015));
-    await failure(c.send(text('my secret address is 1 Main St')));
+    await rejectionOf(c.send(text('my secret address is 1 Main St')));
     const log = lines.join('');
     expect(log).toContain('instagram.request_ok');
     expect(log).toContain('instagram.request_failed');
@@ -191,24 +182,24 @@ describe('GraphClient.getProfile', () => {
   it('reads name, username and picture', async () => {
     const { client: c, metrics } = client();
     expect(await c.getProfile(CUSTOMER)).toEqual({ name: 'Jane Doe', username: 'jane.doe', pictureUrl: 'https://example.test/jane.jpg' });
-    expect(await counted(metrics)).toEqual([{ target: 'instagram', operation: 'profile', status: '200', value: 1 }]);
+    expect(await countedRequests(metrics)).toEqual([{ target: 'instagram', operation: 'profile', status: '200', value: 1 }]);
   });
 
   it('throws for an unknown customer', async () => {
-    const error = await failure(client().client.getProfile('1234567890'));
+    const error = await rejectionOf(client().client.getProfile('1234567890'));
     expect(error).toMatchObject({ name: 'PermanentError', reason: 'InvalidDestination' });
   });
 
   it('throws when Meta refuses the profile (no consent)', async () => {
     graph.failNext(1, graphFailure(230, undefined, { message: 'User consent is required to access user profile' }), 'profile');
-    const error = await failure(client().client.getProfile(CUSTOMER));
+    const error = await rejectionOf(client().client.getProfile(CUSTOMER));
     expect(error).toBeInstanceOf(PermanentError);
     expect(error.message).toContain('(Graph error 230, fbtrace_id');
   });
 
   it('gives up after its own short timeout', async () => {
     graph.setLatency(300);
-    const error = await failure(client({}, { profileTimeoutMs: 50 }).client.getProfile(CUSTOMER));
+    const error = await rejectionOf(client({}, { profileTimeoutMs: 50 }).client.getProfile(CUSTOMER));
     expect(error).toMatchObject({ name: 'RetryableError' });
   });
 });

@@ -2,6 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { PermanentError, RetryableError } from '../src/core/errors.js';
+import type { Metrics } from '../src/metrics.js';
 import { configSchema, type Config, type TikTokConnection } from '../src/config.js';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 
@@ -113,4 +116,16 @@ export function tiktokTestConnection(apiBaseUrl: string, over: Partial<TikTokCon
     ],
   });
   return { ...(config.connections[0] as TikTokConnection), ...over };
+}
+
+/** The error a call rejected with (failing the test if it resolved or threw a non-Error). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<RetryableError | PermanentError> {
+  const err = await promise.catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Error);
+  return err as RetryableError | PermanentError;
+}
+
+/** The outbound-request counters as plain rows: target, operation, status, value. */
+export async function countedRequests(metrics: Metrics) {
+  return (await metrics.outboundRequests.get()).values.map((v) => ({ ...v.labels, value: v.value }));
 }

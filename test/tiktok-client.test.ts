@@ -11,7 +11,7 @@ import { createMetrics } from '../src/metrics.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
-import { TIKTOK_TEST, tiktokTestConnection } from './helpers.js';
+import { TIKTOK_TEST, tiktokTestConnection, rejectionOf, countedRequests } from './helpers.js';
 
 const { appId: APP_ID, appSecret: APP_SECRET, businessId: BUSINESS, accessToken: ACCESS, refreshToken: REFRESH } = TIKTOK_TEST;
 const CONVERSATION = 'u5Jh+pse/AhoPOlnH0tZ9y==';
@@ -67,16 +67,6 @@ function client(opts: { fetch?: typeof fetch } = {}) {
 
 const text = (body: string): TikTokSendBody => ({ business_id: BUSINESS, recipient_type: 'CONVERSATION', recipient: CONVERSATION, message_type: 'TEXT', text: { body } });
 
-async function failure(promise: Promise<unknown>): Promise<RetryableError | PermanentError> {
-  const err = await promise.catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(Error);
-  return err as RetryableError | PermanentError;
-}
-
-async function counted(metrics: ReturnType<typeof createMetrics>) {
-  return (await metrics.outboundRequests.get()).values.map((v) => ({ ...v.labels, value: v.value }));
-}
-
 describe('TikTokClient.send', () => {
   it('sends a text and returns the message_id TikTok answered, counting the call', async () => {
     const { client: c, metrics } = client();
@@ -84,7 +74,7 @@ describe('TikTokClient.send', () => {
     expect(fake.sends).toHaveLength(1);
     expect(fake.sends[0]!.body).toEqual(text('Your parcel ships today.'));
     expect(result).toEqual({ messageId: fake.sends[0]!.messageId });
-    expect(await counted(metrics)).toEqual([{ target: 'tiktok', operation: 'send', status: '200', value: 1 }]);
+    expect(await countedRequests(metrics)).toEqual([{ target: 'tiktok', operation: 'send', status: '200', value: 1 }]);
   });
 
   it('authenticates with the Access-Token header, never Authorization: Bearer', async () => {
@@ -130,7 +120,7 @@ describe('TikTokClient.send', () => {
     expect(result.messageId).toBeDefined();
     expect(fake.refreshes).toHaveLength(1);
     expect(fake.sends.map((s) => s.accessToken)).toEqual([ACCESS, fake.currentTokens().accessToken]);
-    expect(await counted(metrics)).toEqual(
+    expect(await countedRequests(metrics)).toEqual(
       expect.arrayContaining([
         { target: 'tiktok', operation: 'send', status: 'code_40105', value: 1 },
         { target: 'tiktok', operation: 'token_refresh', status: '200', value: 1 },
@@ -143,7 +133,7 @@ describe('TikTokClient.send', () => {
 
   it('fails with the re-authorize sentence when TikTok rejects the token again after the refresh', async () => {
     fake.failNext(2, 40105, 'Access token is incorrect or has been revoked.');
-    const err = await failure(client().client.send(text('hi')));
+    const err = await rejectionOf(client().client.send(text('hi')));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.reason).toBe('GeneralError');
     expect(err.message).toMatch(/^TikTok no longer accepts the bridge's access token for this account.*an administrator must re-authorize/);
@@ -164,21 +154,21 @@ describe('TikTokClient.send', () => {
 
   it('turns 40100 into RateLimited with the account pause', async () => {
     fake.failNext(1, 40100, 'Too many requests.');
-    const err = await failure(client().client.send(text('hi')));
+    const err = await rejectionOf(client().client.send(text('hi')));
     expect(err).toBeInstanceOf(RetryableError);
     expect(err).toMatchObject({ reason: 'RateLimited', pauseKey: `tiktok:${BUSINESS}`, retryAfterMs: 300_000 });
   });
 
   it('turns an unknown conversation into InvalidDestination (40007) and an over-long text into InvalidMessageStructure (40002)', async () => {
     const { client: c } = client();
-    expect((await failure(c.send({ ...text('hi'), recipient: 'gone==' }))).reason).toBe('InvalidDestination');
-    expect((await failure(c.send(text('a'.repeat(6001))))).reason).toBe('InvalidMessageStructure');
+    expect((await rejectionOf(c.send({ ...text('hi'), recipient: 'gone==' }))).reason).toBe('InvalidDestination');
+    expect((await rejectionOf(c.send(text('a'.repeat(6001))))).reason).toBe('InvalidMessageStructure');
   });
 
   it('retries nothing itself on a timeout, but reports it as a retryable ServerError', async () => {
     fake.setLatency(300);
     const tokens = new TikTokTokens({ connection: connection(), store });
-    const err = await failure(new TikTokClient({ connection: connection(), tokens, timeoutMs: 50 }).send(text('hi')));
+    const err = await rejectionOf(new TikTokClient({ connection: connection(), tokens, timeoutMs: 50 }).send(text('hi')));
     fake.setLatency(0);
     expect(err).toBeInstanceOf(RetryableError);
     expect(err.message).toMatch(/did not answer within 50 ms/);
@@ -200,7 +190,7 @@ describe('TikTokClient images', () => {
     expect(result.messageId).toBeDefined();
     expect(fake.uploads).toEqual([expect.objectContaining({ bytes: JPEG.length, mime: 'image/jpeg', filename: 'photo.jpg' })]);
     expect(fake.sends[0]!.body).toMatchObject({ message_type: 'IMAGE', image: { media_id: fake.uploads[0]!.mediaId } });
-    expect(await counted(metrics)).toEqual(
+    expect(await countedRequests(metrics)).toEqual(
       expect.arrayContaining([
         { target: 'genesys', operation: 'attachment_download', status: '200', value: 1 },
         { target: 'tiktok', operation: 'media_upload', status: '200', value: 1 },
@@ -210,12 +200,12 @@ describe('TikTokClient images', () => {
 
   it('refuses a GIF or a file over 3 MB locally, before TikTok sees it', async () => {
     const { client: c } = client();
-    expect((await failure(c.uploadImage(GIF, 'image/gif', 'anim.gif'))).reason).toBe('MediaTypeNotAllowed');
-    expect((await failure(c.uploadImage(GIF, 'image/png', 'disguised.png'))).reason).toBe('MediaTypeNotAllowed');
-    expect((await failure(c.uploadImage(BIG, 'image/jpeg', 'big.jpg'))).reason).toBe('InvalidMediaContentLength');
-    expect((await failure(c.sendImageFromUrl(CONVERSATION, `${FILES}/anim.gif`))).reason).toBe('MediaTypeNotAllowed');
-    expect((await failure(c.sendImageFromUrl(CONVERSATION, `${FILES}/big.jpg`))).reason).toBe('InvalidMediaContentLength');
-    expect((await failure(c.sendImageFromUrl(CONVERSATION, `${FILES}/big-chunked.jpg`))).reason).toBe('InvalidMediaContentLength');
+    expect((await rejectionOf(c.uploadImage(GIF, 'image/gif', 'anim.gif'))).reason).toBe('MediaTypeNotAllowed');
+    expect((await rejectionOf(c.uploadImage(GIF, 'image/png', 'disguised.png'))).reason).toBe('MediaTypeNotAllowed');
+    expect((await rejectionOf(c.uploadImage(BIG, 'image/jpeg', 'big.jpg'))).reason).toBe('InvalidMediaContentLength');
+    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, `${FILES}/anim.gif`))).reason).toBe('MediaTypeNotAllowed');
+    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, `${FILES}/big.jpg`))).reason).toBe('InvalidMediaContentLength');
+    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, `${FILES}/big-chunked.jpg`))).reason).toBe('InvalidMediaContentLength');
     expect(fake.uploads).toHaveLength(0);
     expect(fake.sends).toHaveLength(0);
   });
@@ -233,7 +223,7 @@ describe('TikTokClient images', () => {
   });
 
   it('fails permanently when Genesys no longer has the attachment', async () => {
-    const err = await failure(client().client.sendImageFromUrl(CONVERSATION, `${FILES}/missing.jpg`));
+    const err = await rejectionOf(client().client.sendImageFromUrl(CONVERSATION, `${FILES}/missing.jpg`));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toMatch(/could not download the image from Genesys \(HTTP 404\)/);
   });
