@@ -36,7 +36,6 @@ const PURGE_EVERY_MS = 60 * 60 * 1000;
 export interface BridgeOptions {
   config: Config;
   logger: Logger;
-  fetch?: typeof fetch;
   clock?: Clock;
   /** Run the delivery worker in this process (default true). */
   worker?: boolean;
@@ -57,19 +56,13 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   const metrics = createMetrics({ defaultMetrics: true });
   const store = await openStore(config.store, { clock, postgres: config.postgres });
 
-  const genesys = new GenesysClient({
-    config: config.genesys,
-    metrics,
-    logger,
-    clock,
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-  });
+  const genesys = new GenesysClient({ config: config.genesys, metrics, logger, clock });
   const genesysPause = genesysPauseKey(config.genesys.clientId);
   const instagramConnections = config.connections.filter((c): c is InstagramConnection => c.channel === 'instagram');
   const graphClients = new Map(
     instagramConnections.map((connection) => [
       connection.id,
-      new GraphClient({ connection, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) }),
+      new GraphClient({ connection, metrics, logger, clock }),
     ]),
   );
   const profiles = createProfileLookup({
@@ -87,10 +80,9 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
         clock,
         metrics,
         logger,
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
-        onReauthorizationRequired: (id) => metrics.reauthorizationRequired.set({ connection: id }, 1),
+            onReauthorizationRequired: (id) => metrics.reauthorizationRequired.set({ connection: id }, 1),
       });
-      return [connection.id, new TikTokClient({ connection, tokens, clock, metrics, logger, ...(opts.fetch ? { fetch: opts.fetch } : {}) })];
+      return [connection.id, new TikTokClient({ connection, tokens, clock, metrics, logger })];
     }),
   );
   const media = new MediaProxy({

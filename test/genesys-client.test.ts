@@ -10,6 +10,7 @@ import { classifyGenesysResponse } from '../src/genesys/errors.js';
 import { buildGenesysInboundMessage, buildGenesysTypingEvent } from '../src/genesys/translate.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
+import { httpCall, type HttpCall } from '../src/net/http.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
 import { rejectionOf } from './helpers.js';
 
@@ -241,12 +242,12 @@ describe('GenesysClient', () => {
     });
     const logger = createLogger('debug', sink);
     const seen: string[] = [];
-    const spyingFetch: typeof fetch = async (input, init) => {
-      const auth = new Headers(init?.headers).get('authorization');
+    const spying: HttpCall = (url, init, timeoutMs) => {
+      const auth = init.headers?.authorization;
       if (auth?.startsWith('Bearer ')) seen.push(auth.slice(7));
-      return fetch(input, init);
+      return httpCall(url, init, timeoutMs);
     };
-    const genesys = new GenesysClient({ config: config(), logger, fetch: spyingFetch });
+    const genesys = new GenesysClient({ config: config(), logger, http: spying });
     await genesys.sendInboundMessage(INTEGRATION, message('my secret address is 1 Main St'));
     fake.failNext(1, { status: 400 });
     await genesys.sendInboundMessage(INTEGRATION, message('another private text')).catch(() => undefined);

@@ -8,6 +8,7 @@ import type { TikTokConnection } from '../src/config.js';
 import type { OutboundMessageCommand } from '../src/core/commands.js';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
+import { httpCall, type HttpCall } from '../src/net/http.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
@@ -59,7 +60,7 @@ function connection(): TikTokConnection {
   return tiktokTestConnection(fake.url);
 }
 
-function client(opts: { fetch?: typeof fetch } = {}) {
+function client(opts: { http?: HttpCall } = {}) {
   const metrics = createMetrics();
   const tokens = new TikTokTokens({ connection: connection(), store, metrics });
   return { client: new TikTokClient({ connection: connection(), tokens, metrics, ...opts }), metrics, tokens };
@@ -79,11 +80,11 @@ describe('TikTokClient.send', () => {
 
   it('authenticates with the Access-Token header, never Authorization: Bearer', async () => {
     const seen: Headers[] = [];
-    const spy: typeof fetch = (input, init) => {
-      seen.push(new Headers(init?.headers));
-      return fetch(input, init);
+    const spy: HttpCall = (url, init, timeoutMs) => {
+      seen.push(new Headers(init.headers));
+      return httpCall(url, init, timeoutMs);
     };
-    await client({ fetch: spy }).client.send(text('hi'));
+    await client({ http: spy }).client.send(text('hi'));
     expect(seen[0]!.get('access-token')).toBe(ACCESS);
     expect(seen[0]!.get('authorization')).toBeNull();
     expect(fake.sends[0]!.accessToken).toBe(ACCESS);

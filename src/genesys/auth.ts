@@ -9,12 +9,12 @@ import type { GenesysConfig } from '../config.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { fetchText } from '../net/fetch-text.js';
+import { httpCall, type HttpCall, type HttpResponse } from '../net/http.js';
 import { classifyGenesysFetchError, classifyGenesysResponse } from './errors.js';
 
 export interface GenesysTokenProviderOptions {
   config: Pick<GenesysConfig, 'loginBaseUrl' | 'clientId' | 'clientSecret' | 'timeoutMs'>;
-  fetch?: typeof fetch;
+  http?: HttpCall;
   /** Epoch ms; injected so tests can move time. */
   clock?: () => number;
   metrics?: Metrics;
@@ -36,7 +36,7 @@ interface CachedToken {
 
 export class GenesysTokenProvider {
   private readonly config: GenesysTokenProviderOptions['config'];
-  private readonly fetch: typeof fetch;
+  private readonly http: HttpCall;
   private readonly clock: () => number;
   private readonly metrics: Metrics | undefined;
   private readonly logger: Logger;
@@ -46,7 +46,7 @@ export class GenesysTokenProvider {
 
   constructor(opts: GenesysTokenProviderOptions) {
     this.config = opts.config;
-    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.http = opts.http ?? httpCall;
     this.clock = opts.clock ?? Date.now;
     this.metrics = opts.metrics;
     this.logger = opts.logger ?? silentLogger;
@@ -72,11 +72,10 @@ export class GenesysTokenProvider {
   private async requestToken(): Promise<CachedToken> {
     const { loginBaseUrl, clientId, clientSecret, timeoutMs } = this.config;
     const startedAt = this.clock();
-    let response: Response;
+    let response: HttpResponse;
     let bodyText: string;
     try {
-      ({ response, bodyText } = await fetchText(
-        this.fetch,
+      ({ response, bodyText } = await this.http(
         `${loginBaseUrl}/oauth/token`,
         {
           method: 'POST',
@@ -118,7 +117,7 @@ export class GenesysTokenProvider {
    * get a token (unknown client, wrong secret, wrong region): retrying will not help. The message names
    * the client id and host, never the secret.
    */
-  private classify(response: Response, bodyText: string): RetryableError | PermanentError {
+  private classify(response: HttpResponse, bodyText: string): RetryableError | PermanentError {
     const { status } = response;
     const ctx = { operation: 'token', clientId: this.config.clientId, now: this.clock() };
     if (status === 408 || status === 429 || status >= 500) {

@@ -8,14 +8,14 @@ import type { GenesysConfig } from '../config.js';
 import { PermanentError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { fetchText } from '../net/fetch-text.js';
+import { httpCall, type HttpCall, type HttpResult } from '../net/http.js';
 import { GenesysTokenProvider } from './auth.js';
 import { classifyGenesysFetchError, classifyGenesysResponse } from './errors.js';
 import type { GenesysInboundMessage } from './translate.js';
 
 export interface GenesysClientOptions {
   config: GenesysConfig;
-  fetch?: typeof fetch;
+  http?: HttpCall;
   /** Share one provider between clients of the same OAuth client; built from `config` when absent. */
   tokens?: GenesysTokenProvider;
   metrics?: Metrics;
@@ -34,7 +34,7 @@ export type GenesysResult<T> = Partial<T>;
 
 export class GenesysClient {
   private readonly config: GenesysConfig;
-  private readonly fetch: typeof fetch;
+  private readonly http: HttpCall;
   private readonly tokens: GenesysTokenProvider;
   private readonly metrics: Metrics | undefined;
   private readonly logger: Logger;
@@ -42,7 +42,7 @@ export class GenesysClient {
 
   constructor(opts: GenesysClientOptions) {
     this.config = opts.config;
-    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.http = opts.http ?? httpCall;
     this.metrics = opts.metrics;
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? Date.now;
@@ -50,7 +50,7 @@ export class GenesysClient {
       opts.tokens ??
       new GenesysTokenProvider({
         config: opts.config,
-        fetch: this.fetch,
+        http: this.http,
         clock: this.clock,
         ...(opts.metrics ? { metrics: opts.metrics } : {}),
         logger: this.logger,
@@ -142,11 +142,10 @@ export class GenesysClient {
     url: string,
     payload: string,
     token: string,
-  ): Promise<{ response: Response; bodyText: string }> {
+  ): Promise<HttpResult> {
     const { timeoutMs } = this.config;
     try {
-      const { response, bodyText } = await fetchText(
-        this.fetch,
+      const { response, bodyText } = await this.http(
         url,
         {
           method: 'POST',

@@ -4,6 +4,7 @@
  * (https://developer.genesys.cloud/forum/t/normalized-platform-api-429-responses/12028).
  */
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../core/errors.js';
+import type { HeaderReader } from '../net/http.js';
 
 /** What a classification needs besides the response: who called, and now (for HTTP-date Retry-After). */
 export interface GenesysCallContext {
@@ -49,7 +50,7 @@ const PERMANENT: Record<number, { reason: GenesysReasonCode; hint?: string }> = 
  */
 export function classifyGenesysResponse(
   status: number,
-  headers: Headers,
+  headers: HeaderReader,
   bodyText: string,
   ctx: GenesysCallContext,
 ): RetryableError | PermanentError {
@@ -65,7 +66,7 @@ export function classifyGenesysResponse(
   return new PermanentError(rule.hint ? `${what}; ${rule.hint}` : what, { reason: rule.reason });
 }
 
-/** A fetch that threw (timeout, refused connection, reset): always worth retrying. */
+/** An HTTP call that threw (timeout, refused connection, reset): always worth retrying. */
 export function classifyGenesysFetchError(
   err: unknown,
   operation: string,

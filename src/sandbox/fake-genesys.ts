@@ -16,7 +16,7 @@ import type { Models } from 'purecloud-platform-client-v2';
 import { z } from 'zod';
 import type { GenesysReasonCode } from '../core/errors.js';
 import { signGenesysBody } from '../genesys/webhook.js';
-import { fetchText } from '../net/fetch-text.js';
+import { httpCall, type HttpRequestInit } from '../net/http.js';
 
 export interface FakeGenesysOptions {
   /** 0 or absent: any free port. */
@@ -438,7 +438,7 @@ export async function deliverOutbound(
 ): Promise<{ status: number; text: string; attempts: number }> {
   const { encoding = 'base64', retryDelayMs = 5000, timeoutMs = 10_000 } = opts;
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  const init = {
+  const init: HttpRequestInit = {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'X-Hub-Signature-256': signGenesysBody(raw, secret, encoding) },
     body: raw,
@@ -455,9 +455,9 @@ export async function deliverOutbound(
   }
 }
 
-async function postOnce(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; text: string } | 'timeout'> {
+async function postOnce(url: string, init: HttpRequestInit, timeoutMs: number): Promise<{ status: number; text: string } | 'timeout'> {
   try {
-    const { response, bodyText } = await fetchText(globalThis.fetch, url, init, timeoutMs);
+    const { response, bodyText } = await httpCall(url, init, timeoutMs);
     return { status: response.status, text: bodyText };
   } catch (err) {
     if ((err as Error | null)?.name === 'TimeoutError') return 'timeout';

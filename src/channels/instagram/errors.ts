@@ -7,6 +7,7 @@
  */
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../../core/errors.js';
 import { formatUtcTime } from '../../core/window.js';
+import type { HeaderReader } from '../../net/http.js';
 
 export interface GraphErrorContext {
   accountId: string;
@@ -15,7 +16,7 @@ export interface GraphErrorContext {
   /** When the bridge believes the reply window closed, for the MessageExpired sentence. */
   windowClosedAt?: number;
   /** The response headers: rate-limit usage and Retry-After. */
-  headers?: Headers;
+  headers?: HeaderReader;
 }
 
 /** Meta's error envelope `{error:{message,type,code,error_subcode,is_transient,fbtrace_id}}`. */
@@ -118,7 +119,7 @@ export function classifyGraphError(status: number, body: unknown, ctx: GraphErro
   });
 }
 
-/** A fetch that threw (timeout, refused connection, reset): worth retrying. */
+/** An HTTP call that threw (timeout, refused connection, reset): worth retrying. */
 export function classifyGraphFetchError(err: unknown, timeoutMs: number): { error: RetryableError; statusLabel: 'timeout' | 'network' } {
   const name = (err as { name?: unknown } | null)?.name;
   const timedOut = name === 'TimeoutError' || name === 'AbortError';
@@ -138,7 +139,7 @@ export function classifyGraphFetchError(err: unknown, timeoutMs: number): { erro
  * (percentages; the estimate in minutes) and `X-App-Usage: {call_count, total_cputime, total_time}`. At 100 % Meta
  * throttles, so the bridge stops at 95 % (https://developers.facebook.com/docs/graph-api/overview/rate-limiting).
  */
-export function graphUsagePause(headers: Headers, accountId: string, now: number): number | undefined {
+export function graphUsagePause(headers: HeaderReader, accountId: string, now: number): number | undefined {
   const entries = [...businessUsage(headers.get('x-business-use-case-usage'), accountId), ...appUsage(headers.get('x-app-usage'))];
   let until: number | undefined;
   for (const usage of entries) {

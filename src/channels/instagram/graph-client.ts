@@ -6,13 +6,13 @@
 import type { InstagramConnection } from '../../config.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import { fetchText } from '../../net/fetch-text.js';
+import { httpCall, type HttpCall, type HttpRequestInit, type HttpResponse, type HttpResult } from '../../net/http.js';
 import { classifyGraphError, classifyGraphFetchError, graphErrorOf, graphUsagePause } from './errors.js';
 import type { GraphSendBody, TypingBody } from './send.js';
 
 export interface GraphClientOptions {
   connection: InstagramConnection;
-  fetch?: typeof fetch;
+  http?: HttpCall;
   /** Per Send API call. Keep it well under the queue's lease (queue.leaseMs). */
   timeoutMs?: number;
   /** Per profile read: short, a profile is never worth waiting for. */
@@ -43,7 +43,7 @@ const DEFAULT_PROFILE_TIMEOUT_MS = 3_000;
 
 export class GraphClient {
   private readonly connection: InstagramConnection;
-  private readonly fetch: typeof fetch;
+  private readonly http: HttpCall;
   private readonly timeoutMs: number;
   private readonly profileTimeoutMs: number;
   private readonly clock: () => number;
@@ -52,7 +52,7 @@ export class GraphClient {
 
   constructor(opts: GraphClientOptions) {
     this.connection = opts.connection;
-    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.http = opts.http ?? httpCall;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.profileTimeoutMs = opts.profileTimeoutMs ?? DEFAULT_PROFILE_TIMEOUT_MS;
     this.clock = opts.clock ?? Date.now;
@@ -70,7 +70,7 @@ export class GraphClient {
   async send(body: GraphSendBody | TypingBody, opts: { windowClosedAt?: number } = {}): Promise<GraphSendResult> {
     const { accountId } = this.connection;
     const url = `${this.versionUrl()}/${encodeURIComponent(accountId)}/messages`;
-    const init = { method: 'POST', headers: this.headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) };
+    const init: HttpRequestInit = { method: 'POST', headers: this.headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) };
     const { response, bodyText } = await this.call('send', url, init, this.timeoutMs);
     if (!response.ok) throw this.failure('send', response, bodyText, opts.windowClosedAt);
     const messageId = stringField(parseJson(bodyText), 'message_id');
@@ -110,11 +110,11 @@ export class GraphClient {
   private async call(
     operation: Operation,
     url: string,
-    init: Omit<RequestInit, 'signal'>,
+    init: HttpRequestInit,
     timeoutMs: number,
-  ): Promise<{ response: Response; bodyText: string }> {
+  ): Promise<HttpResult> {
     try {
-      const result = await fetchText(this.fetch, url, init, timeoutMs);
+      const result = await this.http(url, init, timeoutMs);
       this.count(operation, String(result.response.status));
       return result;
     } catch (err) {
@@ -125,7 +125,7 @@ export class GraphClient {
     }
   }
 
-  private failure(operation: Operation, response: Response, bodyText: string, windowClosedAt?: number): Error {
+  private failure(operation: Operation, response: HttpResponse, bodyText: string, windowClosedAt?: number): Error {
     const { accountId } = this.connection;
     const error = classifyGraphError(response.status, bodyText, { accountId, now: this.clock(), headers: response.headers, windowClosedAt });
     const graph = graphErrorOf(bodyText);

@@ -10,7 +10,7 @@ import { PermanentError, RetryableError } from '../../core/errors.js';
 import type { MediaReference } from '../../core/events.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import { fetchText } from '../../net/fetch-text.js';
+import { httpCall, type HttpCall, type HttpRequestInit, type HttpResult } from '../../net/http.js';
 import type { TikTokTokens } from './auth.js';
 import { classifyTikTokError, classifyTikTokFetchError, isTikTokTokenError, tiktokEnvelopeOf } from './errors.js';
 import { TIKTOK_IMAGE_MAX_BYTES, TIKTOK_IMAGE_MIMES, type TikTokSendBody } from './send.js';
@@ -18,6 +18,9 @@ import { TIKTOK_IMAGE_MAX_BYTES, TIKTOK_IMAGE_MIMES, type TikTokSendBody } from 
 export interface TikTokClientOptions {
   connection: TikTokConnection;
   tokens: TikTokTokens;
+  /** API calls (send, upload, download URL). */
+  http?: HttpCall;
+  /** Media transfers, which stream: Genesys attachments, TikTok media. */
   fetch?: typeof fetch;
   /** Per API call. Keep it well under the queue's lease (queue.leaseMs). */
   timeoutMs?: number;
@@ -45,6 +48,7 @@ const NOT_SENT = 'the message was not sent.';
 export class TikTokClient {
   private readonly connection: TikTokConnection;
   private readonly tokens: TikTokTokens;
+  private readonly http: HttpCall;
   private readonly fetch: typeof fetch;
   private readonly timeoutMs: number;
   private readonly mediaTimeoutMs: number;
@@ -55,6 +59,7 @@ export class TikTokClient {
   constructor(opts: TikTokClientOptions) {
     this.connection = opts.connection;
     this.tokens = opts.tokens;
+    this.http = opts.http ?? httpCall;
     this.fetch = opts.fetch ?? globalThis.fetch;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.mediaTimeoutMs = opts.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS;
@@ -86,7 +91,7 @@ export class TikTokClient {
       form.set('media_type', 'IMAGE');
       // A copy: Blob takes only ArrayBuffer-backed views (the caller may hand a view of a shared buffer).
       form.set('file', new Blob([new Uint8Array(bytes)], { type }), filename);
-      return { body: form };
+      return multipart(form);
     });
     const mediaId = isRecord(data) && typeof data.media_id === 'string' && data.media_id !== '' ? data.media_id : undefined;
     if (!mediaId) throw new RetryableError(`TikTok accepted the image but returned no media id; the bridge retried but it kept failing, so ${NOT_SENT}`, { reason: 'GeneralError' });
@@ -155,11 +160,11 @@ export class TikTokClient {
    * One Business API call with the current token; on 40105 the token is renewed once and the call repeated
    * once. Returns `data` of a `code: 0` answer.
    */
-  private async api(operation: Operation, path: string, init: () => { headers?: Record<string, string>; body: BodyInit }, opts: { windowClosedAt?: number } = {}): Promise<unknown> {
+  private async api(operation: Operation, path: string, init: () => ApiBody | Promise<ApiBody>, opts: { windowClosedAt?: number } = {}): Promise<unknown> {
     const url = `${this.connection.apiBaseUrl.replace(/\/+$/, '')}${path}`;
     let token = await this.tokens.getAccessToken();
     for (let attempt = 0; ; attempt++) {
-      const { headers, body } = init();
+      const { headers, body } = await init();
       const { response, bodyText } = await this.call(operation, url, { method: 'POST', headers: { accept: 'application/json', ...headers, 'access-token': token }, body });
       const envelope = tiktokEnvelopeOf(bodyText);
       const error = classifyTikTokError(response.status, envelope ?? bodyText, {
@@ -183,9 +188,9 @@ export class TikTokClient {
     }
   }
 
-  private async call(operation: Operation, url: string, init: Omit<RequestInit, 'signal'>): Promise<{ response: Response; bodyText: string }> {
+  private async call(operation: Operation, url: string, init: HttpRequestInit): Promise<HttpResult> {
     try {
-      const result = await fetchText(this.fetch, url, init, this.timeoutMs);
+      const result = await this.http(url, init, this.timeoutMs);
       this.count(operation, statusLabel(result.response.status, result.bodyText));
       return result;
     } catch (err) {
@@ -196,7 +201,7 @@ export class TikTokClient {
     }
   }
 
-  /** A GET whose body the caller reads; the deadline (a plain timer, like fetchText) covers the whole transfer. */
+  /** A GET whose body the caller reads; the deadline (a plain timer, as in net/http.ts) covers the whole transfer. */
   private async stream(operation: Operation, url: string, init: { headers?: Record<string, string> }): Promise<Response> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${this.mediaTimeoutMs} ms`, 'TimeoutError')), this.mediaTimeoutMs);
@@ -255,6 +260,17 @@ export class TikTokClient {
   private count(operation: Operation, status: string): void {
     this.metrics?.outboundRequests.inc({ target: operation === 'attachment_download' ? 'genesys' : 'tiktok', operation, status });
   }
+}
+
+interface ApiBody {
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+/** A form as multipart/form-data bytes and the content type naming their boundary (encoded as fetch would). */
+async function multipart(form: FormData): Promise<ApiBody> {
+  const encoded = new Response(form);
+  return { headers: { 'content-type': encoded.headers.get('content-type')! }, body: new Uint8Array(await encoded.arrayBuffer()) };
 }
 
 /** The HTTP status, or `code_<n>` for a TikTok error inside an HTTP 200 (otherwise every error would count as 200). */

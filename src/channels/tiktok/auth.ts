@@ -18,7 +18,7 @@ import type { TikTokConnection } from '../../config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
-import { fetchText } from '../../net/fetch-text.js';
+import { httpCall, type HttpCall, type HttpResponse } from '../../net/http.js';
 import type { Store } from '../../store/store.js';
 import { classifyTikTokFetchError, tiktokEnvelopeOf } from './errors.js';
 
@@ -41,7 +41,7 @@ export interface TikTokTokenRecord {
 export interface TikTokTokensOptions {
   connection: TikTokConnection;
   store: Store;
-  fetch?: typeof fetch;
+  http?: HttpCall;
   /** Per refresh call; must stay well under the 30 s lock. */
   timeoutMs?: number;
   /** How long a caller waits for another instance's refresh before giving up (retryable). */
@@ -71,7 +71,7 @@ export class TikTokTokens {
   readonly connectionId: string;
   private readonly connection: TikTokConnection;
   private readonly store: Store;
-  private readonly fetch: typeof fetch;
+  private readonly http: HttpCall;
   private readonly timeoutMs: number;
   private readonly lockWaitMs: number;
   private readonly clock: () => number;
@@ -88,7 +88,7 @@ export class TikTokTokens {
     this.connection = opts.connection;
     this.connectionId = opts.connection.id;
     this.store = opts.store;
-    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.http = opts.http ?? httpCall;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.lockWaitMs = opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
     this.clock = opts.clock ?? Date.now;
@@ -187,10 +187,10 @@ export class TikTokTokens {
       grant_type: 'refresh_token',
       refresh_token: record.refreshToken,
     });
-    let response: Response;
+    let response: HttpResponse;
     let bodyText: string;
     try {
-      ({ response, bodyText } = await fetchText(this.fetch, url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body }, this.timeoutMs));
+      ({ response, bodyText } = await this.http(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body }, this.timeoutMs));
     } catch (err) {
       const { error, statusLabel } = classifyTikTokFetchError(err, this.timeoutMs);
       this.count(statusLabel);

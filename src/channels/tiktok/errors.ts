@@ -118,7 +118,7 @@ export function classifyTikTokError(
   });
 }
 
-/** A fetch that threw (timeout, refused connection, reset): worth retrying. TikTok may have sent the message anyway. */
+/** An HTTP call that threw (timeout, refused connection, reset): worth retrying. TikTok may have sent the message anyway. */
 export function classifyTikTokFetchError(err: unknown, timeoutMs: number): { error: RetryableError; statusLabel: 'timeout' | 'network' } {
   const name = (err as { name?: unknown } | null)?.name;
   const timedOut = name === 'TimeoutError' || name === 'AbortError';
