@@ -178,12 +178,16 @@ function buildSql(schema: string) {
         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[]) AS s(id, owner, action, error, run_at, counted)
        WHERE j.id = s.id AND j.state = 'leased' AND j.lease_owner = s.owner AND j.lease_until >= $7
       RETURNING j.id::text AS id, j.conversation_key, s.action`,
-    /** After heads settled (their lanes locked), the lowest-id job still waiting in each conversation runs next. */
+    /**
+     * After heads settled (their lanes locked), the lowest-id job still waiting in each of their conversations
+     * runs next. Given the jobs' ids, not the settle's answer, so it can be sent before that answer arrives; a
+     * conversation that still has a head (a settle that lost its lease) is left alone.
+     */
     promote: `
       UPDATE ${s}.jobs SET head = true
-       WHERE id IN (SELECT (SELECT a.id FROM ${s}.jobs a WHERE a.conversation_key = c AND a.${ACTIVE} ORDER BY a.id LIMIT 1)
-                      FROM unnest($1::text[]) AS c
-                     WHERE NOT EXISTS (SELECT 1 FROM ${s}.jobs h WHERE h.conversation_key = c AND h.head))`,
+       WHERE id IN (SELECT (SELECT a.id FROM ${s}.jobs a WHERE a.conversation_key = c.k AND a.${ACTIVE} ORDER BY a.id LIMIT 1)
+                      FROM (SELECT DISTINCT conversation_key AS k FROM ${s}.jobs WHERE id = ANY($1::bigint[])) AS c
+                     WHERE NOT EXISTS (SELECT 1 FROM ${s}.jobs h WHERE h.conversation_key = c.k AND h.head))`,
     /**
      * Expired leases first (their worker died; they are still their conversation's head), then due heads,
      * oldest run_at first. Rows another transaction holds are skipped, never waited for. Retaking an expired
@@ -311,6 +315,9 @@ type Write =
   | { kind: 'settle'; id: string; owner: string; action: SettleAction; error: string | null; runAt: number; counted: number }
   | { kind: 'conversation'; key: string; op: 'm' | 'r'; at: number | null; threadId: string | null }
   | { kind: 'record'; namespace: string; key: string; value: string; expiresAt: number };
+
+/** Sends one statement of a pipelined transaction; `onResult` reads its answer when it comes. */
+type Send = (name: keyof Sql, values: unknown[], onResult?: (result: pg.QueryResult) => void) => void;
 
 interface Queued {
   write: Write;
@@ -518,6 +525,33 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * One transaction sent as a pipeline: `build` hands its statements to `send` without waiting for any answer,
+   * and BEGIN, those statements and COMMIT reach the server together, so a flush costs one round trip instead
+   * of one per statement (the pool's connections run in pg's pipeline mode). The server still runs them one
+   * after the other, each with a fresh snapshot. If one fails, PostgreSQL refuses the rest and turns COMMIT into
+   * a rollback; the failed statement's rejection is what the caller gets, and the connection is discarded.
+   */
+  private async pipelinedTransaction<T>(begin: string, build: (send: Send) => () => T): Promise<T> {
+    const { client, release } = await checkOut(this.pool);
+    const sent: Promise<unknown>[] = [client.query(begin)];
+    try {
+      const finish = build((name, values, onResult) => {
+        const answer = client.query(this.named(name, values));
+        sent.push(onResult ? answer.then(onResult) : answer);
+      });
+      sent.push(client.query('COMMIT'));
+      await Promise.all(sent);
+      release();
+      return finish();
+    } catch (err) {
+      // Every statement was sent: wait for their answers before the connection goes, so none rejects unheard.
+      await Promise.allSettled(sent);
+      release(err);
+      throw err;
+    }
+  }
+
   /** Queues a write for the next group commit (see the file comment). */
   private write<T>(write: Write): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
@@ -548,9 +582,9 @@ export class PostgresStore implements Store {
     const batch = this.takeBatch();
     try {
       const durable = batch.some((q) => q.write.kind === 'enqueue');
-      const results = await this.transaction(
-        (client) => this.runBatch(client, batch.map((q) => q.write)),
+      const results = await this.pipelinedTransaction(
         durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off',
+        (send) => this.runBatch(send, batch.map((q) => q.write)),
       );
       batch.forEach((q, i) => q.resolve(results[i]));
     } catch (err) {
@@ -574,10 +608,11 @@ export class PostgresStore implements Store {
 
   /**
    * One batch, in the lock order of the file comment: lanes, then the enqueues (dedupe keys, jobs), the settles
-   * and promotions, the leases (which see this batch's promotions), conversation counters and records. Returns
-   * each write's result, by position.
+   * and promotions, the leases (which see this batch's promotions), conversation counters and records. Sends
+   * every statement at once (no statement needs an earlier one's answer) and returns a function that, once
+   * all answers are in, gives each write's result by position.
    */
-  private async runBatch(client: pg.PoolClient, writes: Write[]): Promise<unknown[]> {
+  private runBatch(send: Send, writes: Write[]): () => unknown[] {
     const now = ms(this.clock());
     const results: unknown[] = new Array(writes.length);
     const indexed = writes.map((write, i) => ({ write, i }));
@@ -600,77 +635,69 @@ export class PostgresStore implements Store {
 
     const endingIds = settles.filter((e) => e.write.action !== 'r').map((e) => e.write.id);
     if (input.length > 0 || endingIds.length > 0) {
-      await client.query(this.named('lockLanes', [[...new Set(input.map((j) => j.conversationKey))], endingIds]));
+      send('lockLanes', [[...new Set(input.map((j) => j.conversationKey))], endingIds]);
     }
 
     if (input.length > 0) {
-      const { rows } = await client.query<{ dedupe_key: string }>(
-        this.named('enqueue', [
-          input.map((j) => j.dedupeKey),
-          input.map((j) => j.conversationKey),
-          input.map((j) => j.kind),
-          input.map((j) => j.payload),
-          now,
-        ]),
+      send(
+        'enqueue',
+        [input.map((j) => j.dedupeKey), input.map((j) => j.conversationKey), input.map((j) => j.kind), input.map((j) => j.payload), now],
+        ({ rows }) => {
+          const accepted = new Set(rows.map((r) => r.dedupe_key as string));
+          enqueues.forEach(({ write, i }, n) => {
+            const count = mine[n]!.filter((key) => accepted.has(key)).length;
+            results[i] = { accepted: count, duplicates: write.jobs.length - count };
+          });
+        },
       );
-      const accepted = new Set(rows.map((r) => r.dedupe_key));
-      enqueues.forEach(({ write, i }, n) => {
-        const count = mine[n]!.filter((key) => accepted.has(key)).length;
-        results[i] = { accepted: count, duplicates: write.jobs.length - count };
-      });
     } else {
       for (const { write, i } of enqueues) results[i] = { accepted: 0, duplicates: write.jobs.length };
     }
 
     // Settles: the n-th settle of one job id goes in the n-th statement, so they apply in call order.
-    const ended: string[] = [];
     for (const round of rounds(settles, (e) => e.write.id)) {
-      const { rows } = await client.query<{ id: string; conversation_key: string; action: SettleAction }>(
-        this.named('settle', [
-          round.map((e) => e.write.id),
-          round.map((e) => e.write.owner),
-          round.map((e) => e.write.action),
-          round.map((e) => e.write.error),
-          round.map((e) => e.write.runAt),
-          round.map((e) => e.write.counted),
-          now,
-        ]),
-      );
-      const settled = new Set(rows.map((r) => r.id));
-      for (const e of round) results[e.i] = settled.has(e.write.id);
-      for (const row of rows) if (row.action !== 'r') ended.push(row.conversation_key);
+      const values = [
+        round.map((e) => e.write.id),
+        round.map((e) => e.write.owner),
+        round.map((e) => e.write.action),
+        round.map((e) => e.write.error),
+        round.map((e) => e.write.runAt),
+        round.map((e) => e.write.counted),
+        now,
+      ];
+      send('settle', values, ({ rows }) => {
+        const settled = new Set(rows.map((r) => r.id as string));
+        for (const e of round) results[e.i] = settled.has(e.write.id);
+      });
     }
-    if (ended.length > 0) await client.query(this.named('promote', [[...new Set(ended)]]));
+    if (endingIds.length > 0) send('promote', [[...new Set(endingIds)]]);
 
     for (const { write, i } of of('lease')) {
-      const { rows } = await client.query<JobRow>(this.named('lease', [now, write.limit, write.owner, now + write.leaseMs]));
-      results[i] = rows.map(toJob).sort((a, b) => Number(a.id) - Number(b.id));
+      send('lease', [now, write.limit, write.owner, now + write.leaseMs], ({ rows }) => {
+        results[i] = (rows as JobRow[]).map(toJob).sort((a, b) => Number(a.id) - Number(b.id));
+      });
     }
 
     for (const round of rounds(of('conversation'), (e) => e.write.key)) {
       round.sort((a, b) => compare(a.write.key, b.write.key));
-      await client.query(
-        this.named('conversations', [
-          round.map((e) => e.write.key),
-          round.map((e) => e.write.op),
-          round.map((e) => e.write.at),
-          round.map((e) => e.write.threadId),
-        ]),
-      );
+      send('conversations', [
+        round.map((e) => e.write.key),
+        round.map((e) => e.write.op),
+        round.map((e) => e.write.at),
+        round.map((e) => e.write.threadId),
+      ]);
     }
 
     for (const round of rounds(of('record'), (e) => `${e.write.namespace}\u0000${e.write.key}`)) {
       round.sort((a, b) => compare(a.write.namespace, b.write.namespace) || compare(a.write.key, b.write.key));
-      await client.query(
-        this.named('putRecords', [
-          round.map((e) => e.write.namespace),
-          round.map((e) => e.write.key),
-          round.map((e) => e.write.value),
-          round.map((e) => e.write.expiresAt),
-        ]),
-      );
+      send('putRecords', [
+        round.map((e) => e.write.namespace),
+        round.map((e) => e.write.key),
+        round.map((e) => e.write.value),
+        round.map((e) => e.write.expiresAt),
+      ]);
     }
-    return results;
+    return () => results;
   }
 
   private async deleteInChunks(name: keyof Sql, values: unknown[]): Promise<number> {
@@ -705,6 +732,9 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     application_name: opts.applicationName ?? 'dmbridge',
     keepAlive: true,
     idleTimeoutMillis: 30_000,
+    // Lets a group commit send all its statements at once (pipelinedTransaction); statements awaited one by
+    // one behave as without it.
+    pipeline: true,
   });
   // An idle connection that breaks (server restart, pg_terminate_backend) is reported here and dropped by the
   // pool; without a listener Node would treat the event as an uncaught error and exit.
