@@ -23,20 +23,38 @@ export function createProfileLookup(deps: {
   /** Per connection id; connections without one have no profiles. */
   fetchers: ReadonlyMap<string, ProfileFetcher>;
 }): ProfileLookup {
-  return async (connectionId, customerId) => {
+  // A new customer often sends several messages in a row, handled at the same time: they share one lookup.
+  const inFlight = new Map<string, Promise<CustomerProfile | undefined>>();
+  return (connectionId, customerId) => {
     const fetcher = deps.fetchers.get(connectionId);
-    if (!fetcher) return undefined;
+    if (!fetcher) return Promise.resolve(undefined);
     const key = `${connectionId}:${customerId}`;
-    const cached = await deps.store.getRecord<CustomerProfile>(NAMESPACE, key);
-    if (cached) return cached;
-    try {
-      const profile = await fetcher(customerId);
-      await deps.store.putRecord(NAMESPACE, key, profile, deps.clock() + FRESH_MS);
-      return profile;
-    } catch (err) {
-      deps.logger.warn({ err, connectionId }, 'customer profile lookup failed; the message goes without it');
-      await deps.store.putRecord(NAMESPACE, key, {}, deps.clock() + RETRY_FAILED_AFTER_MS).catch(() => undefined);
-      return undefined;
+    let lookup = inFlight.get(key);
+    if (!lookup) {
+      lookup = lookUp(deps, fetcher, connectionId, customerId).finally(() => inFlight.delete(key));
+      inFlight.set(key, lookup);
     }
+    return lookup;
   };
+}
+
+/** The cached profile, or a fresh one (cached for a day), or nothing (remembered for an hour). */
+async function lookUp(
+  deps: { store: Store; clock: Clock; logger: Logger },
+  fetcher: ProfileFetcher,
+  connectionId: string,
+  customerId: string,
+): Promise<CustomerProfile | undefined> {
+  const key = `${connectionId}:${customerId}`;
+  const cached = await deps.store.getRecord<CustomerProfile>(NAMESPACE, key);
+  if (cached) return cached;
+  try {
+    const profile = await fetcher(customerId);
+    await deps.store.putRecord(NAMESPACE, key, profile, deps.clock() + FRESH_MS);
+    return profile;
+  } catch (err) {
+    deps.logger.warn({ err, connectionId }, 'customer profile lookup failed; the message goes without it');
+    await deps.store.putRecord(NAMESPACE, key, {}, deps.clock() + RETRY_FAILED_AFTER_MS).catch(() => undefined);
+    return undefined;
+  }
 }
