@@ -2,6 +2,7 @@
  * Hostile input on every webhook route: each gets a clear 4xx, stores nothing, and the process stays up and
  * keeps serving.
  */
+import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,7 +162,36 @@ describe.each(ROUTES)('hostile input on the $name route', (route) => {
   });
 });
 
+/** POSTs `chunks` with Transfer-Encoding: chunked (no Content-Length), as a sender that streams would. */
+function postChunked(path: string, chunks: string[], headers: Record<string, string>): Promise<number> {
+  const url = new URL(path, bridge.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    // The bridge may answer 413 and close before the whole body is written.
+    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? undefined : reject(err)));
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
 describe('hostile input, Instagram specifics', () => {
+  it('counts a chunked body (no Content-Length) while it streams: 413 past the limit, stored under it', async () => {
+    const huge = JSON.stringify({ pad: 'x'.repeat(10 * 1024 * 1024) });
+    const pieces = huge.match(/[\s\S]{1,65536}/g)!;
+    const sign = (raw: string) => ({ 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, TEST.appSecret) });
+    expect(await postChunked('/webhooks/instagram', pieces, sign(huge))).toBe(413);
+    await stillServing();
+
+    const before = await storedJobs();
+    const raw = JSON.stringify(instagramDmWebhook({ mid: fakeMid(), timestamp: Date.now(), text: 'sent in chunks' }, TEST.accountId));
+    expect(await postChunked('/webhooks/instagram', [raw.slice(0, 40), raw.slice(40)], sign(raw))).toBe(200);
+    expect((await storedJobs()) - before).toBe(1);
+  });
+
+
   it('takes a batch of 1,000 messages in one delivery, storing every one', async () => {
     const before = await storedJobs();
     const entry = Array.from({ length: 10 }, () => ({
