@@ -37,6 +37,7 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const RATE = Number(values.rate);
+const WARM_UP_SECONDS = 3;
 /** How long a server may take to exit after SIGTERM before it is killed. */
 const KILL_AFTER_MS = 5000;
 
@@ -144,7 +145,7 @@ async function openLoop(bases: string[], seconds: number, rate: number): Promise
 
 /** Measures one setup: one server process, or several sharing the load round-robin (CPU summed, RSS the largest). */
 async function measure(name: string, argsList: string[][]) {
-  pool = signedRequests((SECONDS + 1) * 15_000 + SECONDS * RATE);
+  pool = signedRequests((SECONDS + WARM_UP_SECONDS) * 15_000 + SECONDS * RATE);
   next = 0;
   const servers: ServerProcess[] = [];
   try {
@@ -152,7 +153,9 @@ async function measure(name: string, argsList: string[][]) {
     for (const args of argsList) servers.push(await startServerProcess(args));
     const urls = servers.map((s) => s.url);
     const cpu = () => servers.reduce((sum, s) => sum + cpuMsOf(s.child.pid!), 0);
-    await closedLoop(urls, 1, 8); // warm-up
+    // Warm-up at full load: until V8 has optimised the hot paths, a short run measures the compiler, and more so
+    // for two instances sharing the load (each needs as many requests to warm up as one alone).
+    await closedLoop(urls, WARM_UP_SECONDS, CONNECTIONS);
     const cpuBefore = cpu();
     const max = await closedLoop(urls, SECONDS, CONNECTIONS);
     const cpuUsPerAck = ((cpu() - cpuBefore) * 1000) / max.acks;
