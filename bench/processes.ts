@@ -13,9 +13,12 @@ export interface ServerProcess {
   url: string;
 }
 
-/** Starts `node bench/servers.js <args>` and resolves with its URL once it prints "ready <url>". */
-export function startServerProcess(args: string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVERS_JS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts `node [nodeFlags] bench/servers.js <args>` and resolves with its URL once it prints "ready <url>".
+ * `nodeFlags` are V8/Node options for that process only (e.g. heap limits).
+ */
+export function startServerProcess(args: string[], nodeFlags: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, SERVERS_JS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {

@@ -2,6 +2,7 @@
  * End-to-end relay benchmark: signed Instagram webhooks in, Open Messaging calls out to the fake Genesys.
  *
  *   npm run bench:relay [-- --messages 20000 --rate 200 --seconds 10 --backlog 100000 --genesys-latency 10]
+ *                          [--only sqlite|postgres|backlog] [--drainer-flags="--max-old-space-size=64"]
  *
  * Per setup (SQLite; PostgreSQL with 1 and 2 instances), each bridge in its own process:
  *   throughput  N webhooks sent as fast as 64 keep-alive connections allow (round-robin over the instances);
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     'genesys-latency': { type: 'string', default: '10' },
     only: { type: 'string' },
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+    /** Node/V8 flags for the backlog's draining bridge, e.g. "--max-old-space-size=64". */
+    'drainer-flags': { type: 'string', default: '' },
   },
 });
 
@@ -141,7 +144,8 @@ async function backlog(genesysUrl: string, dir: string, n: number) {
   );
   await stop(holder.child);
   const base = (await getJson<{ messages: number }>(`${genesysUrl}/sandbox/count`)).messages;
-  const drainer = await startServerProcess(['relay', '0', genesysUrl, `sqlite:${db}`, 'deliver']);
+  const flags = values['drainer-flags'].split(/\s+/).filter(Boolean);
+  const drainer = await startServerProcess(['relay', '0', genesysUrl, `sqlite:${db}`, 'deliver'], flags);
   const startRss = rssOf(drainer.child.pid!).nowMb;
   let peak = startRss;
   // RSS once a tenth is drained: by then V8's young generation has reached its full size, so growth from here
