@@ -3,8 +3,8 @@
  * deadline covering connect, response and body.
  *
  * Built on node:http(s) with keep-alive agents rather than global fetch: on Node 20, fetch (undici behind
- * WHATWG Request/Response/streams) cost about twice the CPU and garbage per call, which halved the rate at
- * which a backlog drained and grew the heap (docs/benchmarks.md, "Outbound HTTP"). These calls need none of
+ * WHATWG Request/Response/streams) cost about four times the CPU and three times the garbage per call, which
+ * slowed a backlog's drain by 40 % and grew the heap (docs/benchmarks.md, "Outbound HTTP"). These calls need none of
  * what fetch adds: a JSON or form body goes out, a small text body comes back. Media transfers, which stream,
  * still use fetch.
  *
