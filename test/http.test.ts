@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyGenesysFetchError } from '../src/genesys/errors.js';
 import { httpCall } from '../src/net/http.js';
@@ -111,6 +114,26 @@ describe('httpCall', () => {
     });
     const err = await rejectionOf(httpCall(url, { method: 'GET' }, 5000));
     expect(String(((err as Error).cause as Error).message)).toContain('larger than');
+  });
+
+  it('verifies TLS certificates: a server whose certificate no CA signed is refused, not talked to', async () => {
+    // A self-signed certificate for 127.0.0.1 (test/fixtures/tls, valid for 100 years), as a man in the middle would present.
+    const tls = join(import.meta.dirname, 'fixtures', 'tls');
+    let reached = false;
+    const secure = createTlsServer({ key: readFileSync(join(tls, 'self-signed.key')), cert: readFileSync(join(tls, 'self-signed.crt')) }, (_req, res) => {
+      reached = true;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = secure.address() as AddressInfo;
+      const err = await rejectionOf(httpCall(`https://127.0.0.1:${port}/oauth/token`, { method: 'POST', body: 'grant_type=client_credentials' }, 2000));
+      expect(((err as Error).cause as NodeJS.ErrnoException).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+      expect(classifyGenesysFetchError(err, 'token', 2000).statusLabel).toBe('network');
+      expect(reached).toBe(false);
+    } finally {
+      await new Promise((resolve) => secure.close(resolve));
+    }
   });
 
   it('refuses URLs that are not http or https', async () => {
