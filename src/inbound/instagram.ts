@@ -6,7 +6,7 @@ import type { InstagramConnection } from '../config.js';
 import type { InboundEvent } from '../core/events.js';
 import { answerMetaHandshake, verifyMetaSignature } from '../channels/instagram/verify.js';
 import { parseInstagramWebhook } from '../channels/instagram/parse.js';
-import { refuse } from '../http/refuse.js';
+import { parseJsonBody, refuse } from '../http/refuse.js';
 import { storeRoutedEvents, type IntakeDeps } from './store-events.js';
 
 const ROUTE = 'instagram';
@@ -52,13 +52,12 @@ export class InstagramIntake {
         ? refuse('SIGNATURE_INVALID', 'X-Hub-Signature-256 does not match the body for any configured app secret')
         : refuse('SIGNATURE_MISSING', 'X-Hub-Signature-256 must be sha256=<64 hex digits>');
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
-    } catch {
+    const json = parseJsonBody(raw);
+    if (!json.ok) {
       metrics.webhooks.inc({ route: ROUTE, outcome: 'rejected_json' });
-      return refuse('MALFORMED_JSON', 'the body is not valid UTF-8 JSON');
+      return json.refusal;
     }
+    const body = json.value;
     const signedBy = this.secrets[verdict.secretIndex]!;
     const { events, skipped } = parseInstagramWebhook(body);
     for (const s of skipped) metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });

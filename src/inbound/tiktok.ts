@@ -9,7 +9,7 @@ import type { TikTokConnection } from '../config.js';
 import type { InboundEvent } from '../core/events.js';
 import { parseTikTokWebhook } from '../channels/tiktok/parse.js';
 import { verifyTikTokSignature } from '../channels/tiktok/verify.js';
-import { refuse } from '../http/refuse.js';
+import { parseJsonBody, refuse } from '../http/refuse.js';
 import type { Clock } from '../store/store.js';
 import { storeRoutedEvents, type IntakeDeps } from './store-events.js';
 
@@ -54,13 +54,12 @@ export class TikTokIntake {
       if (failure === 'mismatch') return refuse('SIGNATURE_INVALID', 'TikTok-Signature does not match the body for any configured app secret');
       return refuse('SIGNATURE_MISSING', 'TikTok-Signature must be t=<unix seconds>,s=<hex HMAC-SHA256>');
     }
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
-    } catch {
+    const json = parseJsonBody(raw);
+    if (!json.ok) {
       metrics.webhooks.inc({ route: ROUTE, outcome: 'rejected_json' });
-      return refuse('MALFORMED_JSON', 'the body is not valid UTF-8 JSON');
+      return json.refusal;
     }
+    const envelope = json.value;
     const { events, skipped } = parseTikTokWebhook(envelope);
     for (const s of skipped) {
       metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });

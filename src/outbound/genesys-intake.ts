@@ -10,7 +10,7 @@
  */
 import type { ConnectionConfig } from '../config.js';
 import { parseGenesysOutbound, verifyGenesysSignature } from '../genesys/webhook.js';
-import { refuse } from '../http/refuse.js';
+import { parseJsonBody, refuse } from '../http/refuse.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock, NewJob, Store } from '../store/store.js';
@@ -52,13 +52,12 @@ export class GenesysIntake {
         : refuse('SIGNATURE_MISSING', 'X-Hub-Signature-256 must be sha256=<base64 or hex digest>');
     }
     logger.debug({ connectionId, variant: verdict.variant }, 'genesys signature verified');
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
-    } catch {
+    const json = parseJsonBody(raw);
+    if (!json.ok) {
       metrics.webhooks.inc({ route: ROUTE, outcome: 'rejected_json' });
-      return refuse('MALFORMED_JSON', 'the body is not valid UTF-8 JSON');
+      return json.refusal;
     }
+    const body = json.value;
 
     const jobs = this.jobsFor(connection, body);
     if (jobs.length === 0) return ok();

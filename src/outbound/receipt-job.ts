@@ -4,24 +4,17 @@
  */
 import type { ConnectionConfig } from '../config.js';
 import { receiptQueueKey } from '../core/events.js';
-import { PermanentError, type GenesysReasonCode } from '../core/errors.js';
+import { PermanentError } from '../core/errors.js';
 import type { GenesysClient } from '../genesys/client.js';
-import { buildGenesysReceipt } from '../genesys/receipt.js';
+import { buildGenesysReceipt, type GenesysReceiptArgs } from '../genesys/receipt.js';
 import type { JobHandler } from '../queue/worker.js';
 import type { Job, NewJob } from '../store/store.js';
 
 export const GENESYS_RECEIPT_JOB = 'genesys.receipt';
 
-export interface ReceiptJob {
+/** A receipt to send, and the connection whose integration it goes to. */
+export interface ReceiptJob extends GenesysReceiptArgs {
   connectionId: string;
-  genesysMessageId: string;
-  customerId: string;
-  status: 'Delivered' | 'Failed';
-  /** When the outcome was known, epoch ms. */
-  time: number;
-  reason?: GenesysReasonCode;
-  /** The sentence the agent reads for a Failed receipt. */
-  message?: string;
 }
 
 /** One receipt per Genesys message: the dedupe key makes a second outcome for the same message a no-op. */
@@ -46,17 +39,8 @@ export function createReceiptHandler(deps: {
       const receipt = job.payload as ReceiptJob;
       const connection = byId.get(receipt.connectionId);
       if (!connection) throw new PermanentError(`connection "${receipt.connectionId}" is no longer configured`);
-      await deps.client.sendReceipt(
-        connection.genesys.integrationId,
-        buildGenesysReceipt({
-          genesysMessageId: receipt.genesysMessageId,
-          customerId: receipt.customerId,
-          status: receipt.status,
-          time: receipt.time,
-          ...(receipt.reason ? { reason: receipt.reason } : {}),
-          ...(receipt.message ? { message: receipt.message } : {}),
-        }),
-      );
+      const { connectionId: _, ...args } = receipt;
+      await deps.client.sendReceipt(connection.genesys.integrationId, buildGenesysReceipt(args));
     },
   };
 }
