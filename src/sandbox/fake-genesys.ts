@@ -8,15 +8,13 @@
  * retried as Genesys does (§3).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import { z } from 'zod';
 import type { GenesysReasonCode } from '../core/errors.js';
 import { signGenesysBody } from '../genesys/webhook.js';
 import { httpCall, type HttpRequestInit } from '../net/http.js';
+import { listenOnLoopback } from './listen.js';
 
 export interface FakeGenesysOptions {
   /** 0 or absent: any free port. */
@@ -342,12 +340,8 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
     return id;
   }
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, origin } = await listenOnLoopback(app, opts.port);
+  fake.url = origin;
   return fake;
 }
 

@@ -4,10 +4,8 @@
  * API (§4.1, §4.2) and the Graph error envelope (§5). It validates what the bridge sends and answers like Meta.
  */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { listenOnLoopback } from './listen.js';
 
 export interface FakeProfile {
   name?: string;
@@ -154,12 +152,8 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
 
   app.notFound(unknownPath);
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, origin } = await listenOnLoopback(app, opts.port);
+  fake.url = origin;
   return fake;
 }
 

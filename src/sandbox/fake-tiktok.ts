@@ -8,10 +8,8 @@
  * `url` is the API base (`…/open_api/v1.3`), to be used as the connection's `apiBaseUrl`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { listenOnLoopback } from './listen.js';
 
 export interface FakeTikTokOptions {
   /** 0 or absent: any free port. */
@@ -306,12 +304,8 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
     }
   }
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${BASE_PATH}`;
+  const { server, origin } = await listenOnLoopback(app, opts.port);
+  fake.url = `${origin}${BASE_PATH}`;
   return fake;
 }
 
