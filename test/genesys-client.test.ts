@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import type { Models } from 'purecloud-platform-client-v2';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GenesysConfig } from '../src/config.js';
@@ -8,11 +7,10 @@ import { GenesysTokenProvider } from '../src/genesys/auth.js';
 import { GenesysClient } from '../src/genesys/client.js';
 import { classifyGenesysResponse } from '../src/genesys/errors.js';
 import { buildGenesysInboundMessage, buildGenesysTypingEvent } from '../src/genesys/translate.js';
-import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { httpCall, type HttpCall } from '../src/net/http.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
-import { rejectionOf } from './helpers.js';
+import { capturedLogger, genesysTestConfig, rejectionOf } from './helpers.js';
 
 const CLIENT_ID = 'client-test-client';
 const CLIENT_SECRET = 'client-test-secret-0123456789';
@@ -34,15 +32,7 @@ beforeEach(() => {
 });
 
 function config(overrides: Partial<GenesysConfig> = {}): GenesysConfig {
-  return {
-    region: 'mypurecloud.com',
-    loginBaseUrl: fake.url,
-    apiBaseUrl: fake.url,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    timeoutMs: 2000,
-    ...overrides,
-  };
+  return genesysTestConfig(fake.url, CLIENT_ID, CLIENT_SECRET, overrides);
 }
 
 function client(overrides: Partial<GenesysConfig> = {}) {
@@ -233,14 +223,7 @@ describe('GenesysClient', () => {
   });
 
   it('never logs the token or the message text, even at debug level', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const logger = createLogger('debug', sink);
+    const { logger, text } = capturedLogger('debug');
     const seen: string[] = [];
     const spying: HttpCall = (url, init, timeoutMs) => {
       const auth = init.headers?.authorization;
@@ -251,7 +234,7 @@ describe('GenesysClient', () => {
     await genesys.sendInboundMessage(INTEGRATION, message('my secret address is 1 Main St'));
     fake.failNext(1, { status: 400 });
     await genesys.sendInboundMessage(INTEGRATION, message('another private text')).catch(() => undefined);
-    const log = lines.join('');
+    const log = text();
     expect(seen.length).toBeGreaterThan(0);
     expect(log).toContain('genesys.request_ok');
     expect(log).toContain('genesys.request_failed');

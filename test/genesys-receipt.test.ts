@@ -1,10 +1,10 @@
 /** Receipts built by the bridge must be what the (strict) fake Genesys accepts over real HTTP. */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { GenesysConfig } from '../src/config.js';
 import { PermanentError } from '../src/core/errors.js';
 import { GenesysClient } from '../src/genesys/client.js';
 import { buildGenesysReceipt } from '../src/genesys/receipt.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { genesysTestConfig } from './helpers.js';
 
 const CLIENT_ID = 'receipt-test-client';
 const CLIENT_SECRET = 'receipt-test-secret-0123456789';
@@ -19,15 +19,7 @@ beforeEach(() => {
   fake.receipts.length = 0;
 });
 
-const config: GenesysConfig = {
-  region: 'mypurecloud.com',
-  loginBaseUrl: fake.url,
-  apiBaseUrl: fake.url,
-  clientId: CLIENT_ID,
-  clientSecret: CLIENT_SECRET,
-  timeoutMs: 2000,
-};
-const client = new GenesysClient({ config });
+const client = new GenesysClient({ config: genesysTestConfig(fake.url, CLIENT_ID, CLIENT_SECRET) });
 
 describe('buildGenesysReceipt', () => {
   it('builds a Delivered receipt for the Genesys message id that the fake Genesys accepts', async () => {

@@ -8,6 +8,7 @@ import {
   type GenesysInboundMessage,
 } from '../src/genesys/translate.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { genesysTestConfig } from './helpers.js';
 
 const CLIENT_ID = 'translate-test-client';
 const CLIENT_SECRET = 'translate-test-secret-0123456789';
@@ -20,16 +21,7 @@ const fake: FakeGenesys = await startFakeGenesys({
 });
 afterAll(() => fake.close());
 
-const genesys = new GenesysClient({
-  config: {
-    region: 'mypurecloud.com',
-    loginBaseUrl: fake.url,
-    apiBaseUrl: fake.url,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    timeoutMs: 2000,
-  },
-});
+const genesys = new GenesysClient({ config: genesysTestConfig(fake.url, CLIENT_ID, CLIENT_SECRET) });
 
 function event(overrides: Partial<InboundMessage> = {}): InboundMessage {
   return {

@@ -1,14 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { GraphClient, type GraphClientOptions } from '../src/channels/instagram/graph-client.js';
 import { buildInstagramSendRequests, buildTypingRequest, type GraphSendBody } from '../src/channels/instagram/send.js';
 import type { InstagramConnection } from '../src/config.js';
 import type { OutboundMessageCommand } from '../src/core/commands.js';
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../src/core/errors.js';
-import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { graphFailure, startFakeGraph, type FakeGraph } from '../src/sandbox/fake-graph.js';
-import { rejectionOf, countedRequests } from './helpers.js';
+import { capturedLogger, countedRequests, rejectionOf } from './helpers.js';
 
 const TOKEN = 'IGQVJ-graph-client-token';
 const ACCOUNT = '17841400000000042';
@@ -159,18 +157,12 @@ describe('GraphClient.send', () => {
   });
 
   it('never logs the token or the message text, even at debug level', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const c = client({}, { logger: createLogger('debug', sink) }).client;
+    const captured = capturedLogger('debug');
+    const c = client({}, { logger: captured.logger }).client;
     await c.send(text('my secret address is 1 Main St'));
     graph.failNext(1, graphFailure(100, 2534015));
     await rejectionOf(c.send(text('my secret address is 1 Main St')));
-    const log = lines.join('');
+    const log = captured.text();
     expect(log).toContain('instagram.request_ok');
     expect(log).toContain('instagram.request_failed');
     expect(log).not.toContain(TOKEN);

@@ -2,10 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import type { PermanentError, RetryableError } from '../src/core/errors.js';
+import { createLogger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
-import { configSchema, type Config, type TikTokConnection } from '../src/config.js';
+import { configSchema, type Config, type GenesysConfig, type TikTokConnection } from '../src/config.js';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 
 export const TEST = {
@@ -35,20 +37,30 @@ export interface TestConfigOptions {
 }
 
 /** A raw (pre-validation) config object, as an operator would write it in YAML. */
+/** A logger at `level` whose output the test can read: `lines` as written, `text()` all of them. */
+export function capturedLogger(level: string) {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger(level, sink), lines, text: () => lines.join('') };
+}
+
+/** Genesys settings pointing login and API at a fake Genesys (src/sandbox/fake-genesys.ts) at `url`. */
+export function genesysTestConfig(url: string, clientId: string, clientSecret: string, overrides: Partial<GenesysConfig> = {}): GenesysConfig {
+  return { region: 'mypurecloud.com', loginBaseUrl: url, apiBaseUrl: url, clientId, clientSecret, timeoutMs: 2000, ...overrides };
+}
+
 export function rawTestConfig(o: TestConfigOptions) {
   return {
     server: { host: '127.0.0.1', port: o.port ?? 0 },
     store: o.store,
     log: { level: 'silent' },
     queue: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 5, ...o.queue },
-    genesys: {
-      region: 'mypurecloud.com',
-      loginBaseUrl: o.genesysUrl,
-      apiBaseUrl: o.genesysUrl,
-      clientId: TEST.genesysClientId,
-      clientSecret: TEST.genesysClientSecret,
-      timeoutMs: 2000,
-    },
+    genesys: genesysTestConfig(o.genesysUrl, TEST.genesysClientId, TEST.genesysClientSecret),
     connections: [
       {
         id: TEST.connectionId,

@@ -1,14 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TIKTOK_TOKEN_NAMESPACE, TikTokTokens, tiktokConfigFingerprint, type TikTokTokenRecord, type TikTokTokensOptions } from '../src/channels/tiktok/auth.js';
 import type { TikTokConnection } from '../src/config.js';
 import { PermanentError } from '../src/core/errors.js';
-import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
-import { TIKTOK_TEST, tiktokTestConnection } from './helpers.js';
+import { TIKTOK_TEST, capturedLogger, tiktokTestConnection } from './helpers.js';
 
 const { appId: APP_ID, appSecret: APP_SECRET, businessId: BUSINESS, accessToken: ACCESS, refreshToken: REFRESH } = TIKTOK_TEST;
 const MIN = 60_000;
@@ -134,8 +132,7 @@ describe('TikTokTokens', () => {
   it('enters "re-authorization required" when the refresh token is refused: logs once without tokens, calls the hook, throws an actionable PermanentError', async () => {
     const store = newStore();
     await seed(store, { refreshToken: 'rft.revoked', expiresAt: Date.now() + MIN });
-    const lines: string[] = [];
-    const logger = createLogger('info', new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }));
+    const { logger, lines } = capturedLogger('info');
     const hooked: string[] = [];
     const t = tokens(store, { logger, onReauthorizationRequired: (id) => hooked.push(id) });
 
