@@ -1,0 +1,155 @@
+/**
+ * The channel port: everything the bridge knows about one platform, in one object per platform
+ * (src/channels/<name>/index.ts), listed once in the registry (src/channels/index.ts). The intake, the jobs, the
+ * HTTP app, the configuration and the CLI loop over the registry; no other code branches on a channel's name.
+ * docs/adding-a-channel.md walks through writing one.
+ */
+import type { z } from 'zod';
+import type { Clock } from './clock.js';
+import type { OutboundMessageCommand } from './commands.js';
+import type { Connection } from './connection.js';
+import type { ConversationState } from './conversation.js';
+import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
+import type { CustomerProfile, MediaReference, ParseResult } from './events.js';
+import type { Locks, Records } from './store.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+
+/** How the platform reads to the agent, to Architect and in the logs. */
+export interface ChannelLabels {
+  /** `dmbridge.source` and the agent's view of where a message came from, e.g. `Instagram DM`. */
+  source: string;
+  /** The platform, as a sentence names it: `Instagram`. */
+  platform: string;
+  /** Where the brand's own replies come from when not sent through the bridge: `the Instagram app`. */
+  app: string;
+}
+
+export type SignatureVerdict =
+  | { ok: true; /** Identifies the secret that signed; `signers` tells which connections it may speak for. */ signer: string }
+  | { ok: false; reason: 'missing' | 'malformed' | 'mismatch' | 'stale'; /** For the refusal body. */ message: string };
+
+/** Checks one delivery's signature over the exact raw bytes; built once from the channel's connections. */
+export type WebhookVerifier = (raw: Uint8Array, headers: Headers, now: number) => SignatureVerdict;
+
+/** The platform's webhook: where it arrives, how it is authenticated, parsed and acknowledged. */
+export interface ChannelWebhook<C extends Connection> {
+  /** The route, e.g. `/webhooks/instagram`. */
+  path: string;
+  /** Throws when a connection has no usable secret: verification never silently passes (fail closed). */
+  verifier(connections: readonly C[]): WebhookVerifier;
+  /** The signers (secrets) that may speak for this connection's account. */
+  signers(connection: C): readonly string[];
+  /** Pure, never throws for any JSON value: unknown shapes become readable text or a counted skip. */
+  parse(body: unknown): ParseResult;
+  /** The answer once the delivery is stored (or deliberately ignored). */
+  acknowledge(): Response;
+  /** A subscription handshake on GET of the same path (Meta's), if the platform has one. */
+  handshake?(params: URLSearchParams, connections: readonly C[]): { ok: true; body: string } | { ok: false; message: string };
+}
+
+/** Whether a reply may go out now, decided before any call to the platform. */
+export type ReplyVerdict = { send: true; tag?: string } | { send: false; reason: GenesysReasonCode; sentence: string };
+
+/** What one platform provides to deliver agent replies (src/jobs/reply.ts runs it). */
+export interface ChannelReplier {
+  /** The account's rate-limit pause key: while it is paused no reply of this account is attempted. */
+  readonly pauseKey: string;
+  /** The platform's reply-window rule, before any call is made. */
+  decide(command: OutboundMessageCommand, conversation: ConversationState, now: number): ReplyVerdict;
+  /** The platform calls that make up this reply, in order; JSON-serialisable is not required. */
+  build(command: OutboundMessageCommand, verdict: Extract<ReplyVerdict, { send: true }>, conversation: ConversationState): unknown[];
+  /** One platform call; `conversation` lets a "window closed" refusal say when it closed. */
+  send(request: unknown, conversation: ConversationState): Promise<{ messageId?: string; pauseUntil?: number }>;
+  /** Best effort; a platform may decline (for example while its message budget is limited). */
+  sendTyping(customerId: string, conversation: ConversationState): Promise<void>;
+}
+
+/** Streams one platform media item named by a reference the parser emitted (GET /media/{token}). */
+export type MediaSource = (reference: MediaReference) => Promise<Response>;
+
+/** What a connection can do once its clients exist. */
+export interface ChannelConnection {
+  replier: ChannelReplier;
+  /** The customer's name and picture, where the platform has a profile API. Throws on any failure. */
+  profile?(customerId: string): Promise<CustomerProfile>;
+  /** Media that Genesys cannot fetch directly (it needs the platform's credentials). */
+  media?: MediaSource;
+}
+
+export interface ChannelDeps {
+  /** Tokens that rotate are kept in records; a lock makes one refresh at a time across instances. */
+  store: Records & Locks;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** When the reply windows end (epoch ms), for the routing attributes; `{}` when the customer never wrote. */
+export interface ReplyWindowEnds {
+  endsAt?: number;
+  /** Only where the connection may use a human-agent extension. */
+  humanAgentEndsAt?: number;
+}
+
+export interface ChannelModule<C extends Connection = Connection> {
+  /** The `channel:` value of its connections and `dmbridge.channel`; lower case. */
+  readonly name: string;
+  readonly labels: ChannelLabels;
+  /** The connection's part of the configuration: a strict object with `channel: z.literal(name)`. */
+  readonly configSchema: z.ZodType<C>;
+  /** Checks that need the rest of the configuration; each problem names its key. */
+  configProblems?(connections: readonly C[], server: { publicUrl?: string | undefined }): string[];
+  /** The account id its webhooks carry (the events' `accountId`): how a delivery finds its connection. */
+  accountId(connection: C): string;
+  readonly webhook: ChannelWebhook<C>;
+  /** Builds the connection's clients. */
+  connect(connection: C, deps: ChannelDeps): ChannelConnection;
+  /** For the participant data Architect routes on. */
+  replyWindow(conversation: ConversationState, connection: C): ReplyWindowEnds;
+  /**
+   * True when the platform's read receipts are a watermark over the whole conversation rather than about one
+   * message: they are then logged, never matched to an agent message.
+   */
+  readonly readsAreWatermarks: boolean;
+  /** Secrets every instance shares, from which the default media-link key is derived (modules with media). */
+  mediaKeyMaterial?(connection: C): readonly string[];
+  /** The platform's answer to an API call → the error taxonomy; undefined when it is a success. Never throws. */
+  classifyError(status: number, bodyText: string, ctx: { connection: C; now: number }): RetryableError | PermanentError | undefined;
+  /** The local fake and the customer the sandbox plays; loaded only by the sandbox. */
+  sandbox?(): Promise<ChannelSandbox>;
+}
+
+/** What the sandbox receives from one playable customer action. */
+export interface SandboxDelivery {
+  status: number;
+  body: string;
+  /** For the console: what was posted. */
+  label: string;
+  /** Whether a message the fake Genesys received is the one this delivery caused. */
+  matches(genesysMessage: Record<string, unknown>): boolean;
+}
+
+export interface SandboxFake {
+  url: string;
+  /** Lines describing what the bridge sent to the fake since the last call. */
+  takeTraffic(): string[];
+  close(): Promise<void>;
+}
+
+/** A channel's part of the sandbox: its fake, its connection and the customer it plays (well-known secrets). */
+export interface ChannelSandbox {
+  connectionId: string;
+  integrationId: string;
+  genesysWebhookSecret: string;
+  /** The customer the sandbox plays: the default recipient of an agent reply. */
+  customerId: string;
+  /** Starts the fake platform on 127.0.0.1 (port 0: any free one); it posts its echoes to `bridgeUrl`. */
+  startFake(opts: { port?: number; bridgeUrl: string }): Promise<SandboxFake>;
+  /** The raw (pre-validation) connection configuration pointing at the fake. */
+  connection(fakeUrl: string): Record<string, unknown>;
+  /** Plays the customer: a signed webhook, as the platform would deliver it. */
+  send(bridgeUrl: string, message: { text?: string; imageUrl?: string; from?: string }): Promise<SandboxDelivery>;
+  /** More customer actions by name, e.g. `mention`. */
+  actions?: Readonly<Record<string, { help: string; play(bridgeUrl: string): Promise<SandboxDelivery> }>>;
+}
