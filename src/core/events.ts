@@ -3,22 +3,18 @@
  * the platform's wire format and of Genesys. Pure data, JSON-serialisable (it is stored in job payloads).
  */
 
-export type ChannelName = 'instagram' | 'tiktok';
+/** A registered channel module's name (src/channels/index.ts); the core knows none of them. */
+export type ChannelName = string;
 
 /** Genesys Open Messaging attachment media types (OpenContentAttachment.mediaType). */
 export type MediaType = 'Image' | 'Video' | 'Audio' | 'File' | 'Link';
 
 /**
- * Media the platform serves only to authenticated callers (TikTok's download API needs the business token):
- * the worker turns it into a short-lived signed URL on the bridge's own /media route, which streams it.
+ * Media the platform serves only to authenticated callers: the worker turns it into a short-lived signed URL on
+ * the bridge's own /media route, which streams it through the channel's media source. Flat strings, whose
+ * meaning only the channel that made them knows (they travel inside the signed media token).
  */
-export interface MediaReference {
-  platform: 'tiktok';
-  conversationId: string;
-  messageId: string;
-  mediaId: string;
-  mediaType: 'IMAGE' | 'VIDEO';
-}
+export type MediaReference = Readonly<Record<string, string>>;
 
 export interface InboundAttachment {
   mediaType: MediaType;
@@ -65,6 +61,8 @@ export interface InboundMessage extends InboundEventBase {
   opensWindow: boolean;
   /** Platform message id this one refers to (reply_to, reacted-to or unsent message), when any. */
   refersTo?: string;
+  /** What the webhook itself says about the sender (a username), for platforms without a profile API. */
+  sender?: CustomerProfile;
 }
 
 /** The customer saw one of our messages. Genesys has no Read receipt; recorded and counted only. */
@@ -105,33 +103,12 @@ export interface SkippedItem {
   /** Stable, low-cardinality reason, used as a metric label: `echo`, `self_test`, `standby`, `unknown_account` … */
   reason: string;
   detail?: string;
+  /** A sentence for the operator, logged at error level (an authorization was removed): never for the agent. */
+  alert?: string;
 }
 
 /** Everything a channel parser returns for one webhook body. Parsers never throw on well-formed JSON. */
 export interface ParseResult {
   events: InboundEvent[];
   skipped: SkippedItem[];
-}
-
-/**
- * Conversation key: identifies a conversation (its reply window, its state) and orders the customer's
- * messages into Genesys: jobs sharing a key run one at a time, in order.
- */
-export function conversationKey(connectionId: string, customerId: string): string {
-  return `${connectionId}:${customerId}`;
-}
-
-/**
- * Orders what goes to the customer: agent replies, and the platform's echoes and read receipts of them, which
- * must be handled after the send they refer to (an echo can arrive before the send call returns). Separate
- * from the inbound key so that Genesys being down never holds back replies, nor the platform being down
- * holds back the customer's messages.
- */
-export function replyQueueKey(connectionId: string, customerId: string): string {
-  return `reply:${connectionId}:${customerId}`;
-}
-
-/** Receipts to Genesys: retried on their own, so a Genesys outage never holds back the next reply. */
-export function receiptQueueKey(connectionId: string, customerId: string): string {
-  return `receipt:${connectionId}:${customerId}`;
 }

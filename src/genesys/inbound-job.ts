@@ -3,7 +3,8 @@
  * besides the message: the customer's profile, the reply window, and which agent message a reaction is about.
  */
 import type { ConnectionConfig } from '../config.js';
-import { conversationKey, type InboundMessage, type MediaReference } from '../core/events.js';
+import { conversationKey } from '../core/conversation.js';
+import type { InboundMessage, MediaReference } from '../core/events.js';
 import { PermanentError } from '../core/errors.js';
 import type { ProfileLookup } from '../inbound/profiles.js';
 import { PLATFORM_MESSAGE, type PlatformMessageLink } from '../outbound/links.js';

@@ -26,7 +26,7 @@ export interface GenesysInboundMessage extends Models.OpenInboundNormalizedMessa
 }
 
 
-const SOURCE_LABEL: Record<ChannelName, string> = {
+const SOURCE_LABEL: Partial<Record<ChannelName, string>> = {
   instagram: 'Instagram DM',
   tiktok: 'TikTok DM',
 };
@@ -48,7 +48,7 @@ export function buildGenesysInboundMessage(
         customAttributes: {
           ...event.attributes,
           'dmbridge.channel': event.channel,
-          'dmbridge.source': SOURCE_LABEL[event.channel],
+          'dmbridge.source': SOURCE_LABEL[event.channel] ?? event.channel,
           'dmbridge.account': event.accountId,
           'dmbridge.connection': ctx.connectionId,
           'dmbridge.subtype': event.subtype,

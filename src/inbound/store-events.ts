@@ -2,7 +2,8 @@
  * The common end of every platform's webhook intake: turn routed events into jobs, store them together with
  * the customers' reply-window times in one durable transaction, and only then acknowledge.
  */
-import { conversationKey, type InboundEvent, type InboundMessage } from '../core/events.js';
+import { conversationKey } from '../core/conversation.js';
+import type { InboundEvent, InboundMessage } from '../core/events.js';
 import { GENESYS_INBOUND_JOB, type GenesysInboundJob } from '../genesys/inbound-job.js';
 import { refuse } from '../http/refuse.js';
 import type { Logger } from '../logger.js';

@@ -12,7 +12,8 @@
  *   receipt (key fact 12), so it is not sent there.
  */
 import type { ConnectionConfig } from '../config.js';
-import { replyQueueKey, type InboundEcho, type InboundRead } from '../core/events.js';
+import { replyQueueKey } from '../core/conversation.js';
+import type { InboundEcho, InboundRead } from '../core/events.js';
 import type { GenesysClient } from '../genesys/client.js';
 import { buildGenesysInboundMessage } from '../genesys/translate.js';
 import type { Logger } from '../logger.js';
@@ -42,7 +43,7 @@ export function echoOrReadJob(connectionId: string, event: InboundEcho | Inbound
   };
 }
 
-const CHANNEL_APP = { instagram: 'the Instagram app', tiktok: 'the TikTok app' } as const;
+const CHANNEL_APP: Record<string, string> = { instagram: 'the Instagram app', tiktok: 'the TikTok app' };
 
 export function createEchoHandler(deps: {
   store: Store;

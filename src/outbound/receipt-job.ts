@@ -3,7 +3,7 @@
  * job, so a Genesys outage delays receipts without holding back or repeating the sends they report on.
  */
 import type { ConnectionConfig } from '../config.js';
-import { receiptQueueKey } from '../core/events.js';
+import { receiptQueueKey } from '../core/conversation.js';
 import { PermanentError } from '../core/errors.js';
 import type { GenesysClient } from '../genesys/client.js';
 import { buildGenesysReceipt, type GenesysReceiptArgs } from '../genesys/receipt.js';

@@ -14,7 +14,7 @@
 import type { ConnectionConfig } from '../config.js';
 import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.js';
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../core/errors.js';
-import { conversationKey, replyQueueKey } from '../core/events.js';
+import { conversationKey, replyQueueKey } from '../core/conversation.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { JobHandler } from '../queue/worker.js';
