@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
-import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
+import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { TEST } from '../test/helpers.js';
 import { rssOf, startServerProcess, stop, type ServerProcess } from './processes.js';
 

@@ -73,7 +73,7 @@ async function main(): Promise<string> {
         const { events } = parseInstagramWebhook(JSON.parse(new TextDecoder().decode(raw)));
         for (const event of events) {
           if (event.kind === 'message') {
-            await client.sendInboundMessage(TEST.integrationId, buildGenesysInboundMessage(event, { connectionId: TEST.connectionId }));
+            await client.sendInboundMessage(TEST.integrationId, buildGenesysInboundMessage(event, { connectionId: TEST.connectionId, source: 'Instagram DM' }));
           }
         }
         return c.text('EVENT_RECEIVED');

@@ -1,37 +1,131 @@
 /**
- * The composition root: builds the store, clients, intake services, worker and HTTP app from one Config.
- * Entry points (Node server, sandbox, tests, benchmarks) only call createBridge and start/stop it.
+ * The composition root: builds the clients, intakes, job routes and HTTP app from one Config, over the channel
+ * registry. `composeBridge` is runtime-neutral (the Node server and the Lambda entries share it); `createBridge`
+ * adds what the Node profile needs: a store engine opened from `store:`, the pull worker and the purge timer.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
-import type { Config, ConnectionConfig, InstagramConnection, TikTokConnection } from './config.js';
-import { TikTokClient } from './channels/tiktok/api-client.js';
-import { TikTokTokens } from './channels/tiktok/auth.js';
-import { createTikTokReplier } from './channels/tiktok/reply.js';
-import type { MediaReference } from './core/events.js';
-import { TikTokIntake } from './inbound/tiktok.js';
-import { MediaProxy } from './media/proxy.js';
-import type { ChannelReplier } from './outbound/reply-job.js';
+import { CHANNELS } from './channels/index.js';
+import type { Config } from './config.js';
+import type { ChannelModule, ConnectionDirectory, LinkedConnection } from './core/channel.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { JobRoute } from './core/jobs.js';
+import type { Conversations, Inbox, JobSink, Locks, Maintenance, Pauses, Records, Store } from './core/store.js';
 import { GenesysClient } from './genesys/client.js';
 import { genesysPauseKey } from './genesys/errors.js';
-import { GraphClient } from './channels/instagram/graph-client.js';
-import { createInstagramReplier } from './channels/instagram/reply.js';
-import { GENESYS_INBOUND_JOB, createGenesysInboundHandler } from './genesys/inbound-job.js';
-import { createProfileLookup } from './inbound/profiles.js';
-import { PLATFORM_ECHO_JOB, PLATFORM_READ_JOB, createEchoHandler, createReadHandler } from './outbound/echo-job.js';
-import { GenesysIntake } from './outbound/genesys-intake.js';
-import { GENESYS_RECEIPT_JOB, createReceiptHandler } from './outbound/receipt-job.js';
-import { REPLY_JOB, createReplyHandler } from './outbound/reply-job.js';
 import { createHttpApp } from './http/app.js';
-import { InstagramIntake } from './inbound/instagram.js';
+import { createChannelIntake } from './intake/channel-intake.js';
+import { GenesysIntake } from './intake/genesys-intake.js';
+import { createJobRoutes } from './jobs/index.js';
 import type { Logger } from './logger.js';
+import { MediaProxy } from './media/proxy.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Worker } from './queue/worker.js';
 import { openStore } from './store/open.js';
-import { systemClock, type Clock, type Store } from './store/store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PURGE_EVERY_MS = 60 * 60 * 1000;
+
+/** Every store role but the pull side of the queue, which only the Node worker uses. */
+export interface BridgeStore extends Inbox, JobSink, Conversations, Records, Locks, Pauses, Maintenance {}
+
+export interface ComposeOptions {
+  config: Config;
+  logger: Logger;
+  store: BridgeStore;
+  clock?: Clock;
+  /** The channel registry (src/channels/index.ts); tests pass their own. */
+  channels?: readonly ChannelModule[];
+  metrics?: Metrics;
+}
+
+export interface ComposedBridge {
+  app: Hono;
+  /** Every job kind with its handler, for the queue's consumers. */
+  routes: ReadonlyMap<string, JobRoute>;
+  metrics: Metrics;
+  connections: ConnectionDirectory;
+  /** What wakes the consumer after jobs were stored (the Node worker); nothing by default. */
+  onEnqueued(listener: () => void): void;
+}
+
+export function composeBridge(opts: ComposeOptions): ComposedBridge {
+  const { config, logger, store } = opts;
+  const clock = opts.clock ?? systemClock;
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
+  const connections = linkConnections(opts.channels ?? CHANNELS, config, { store, clock, metrics, logger });
+
+  let listener: () => void = () => undefined;
+  const onEnqueued = () => listener();
+  const genesys = new GenesysClient({ config: config.genesys, metrics, logger, clock });
+  const genesysPause = genesysPauseKey(config.genesys.clientId);
+  const media = new MediaProxy({
+    publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
+    key: mediaSigningKey(config, connections),
+    sources: new Map([...connections].flatMap(([id, { clients }]) => (clients.media ? [[id, clients.media] as const] : []))),
+    clock,
+    logger,
+    metrics,
+  });
+  const routes = createJobRoutes({
+    connections,
+    store,
+    genesys,
+    genesysPauseKey: genesysPause,
+    mediaUrl: (connectionId, reference) => media.urlFor(connectionId, reference),
+    clock,
+    logger,
+    metrics,
+    onEnqueued,
+  });
+  const intakeDeps = { inbox: store, metrics, logger, onEnqueued, clock };
+  const byChannel = new Map<ChannelModule, LinkedConnection['connection'][]>();
+  for (const { channel, connection } of connections.values()) byChannel.set(channel, [...(byChannel.get(channel) ?? []), connection]);
+  const app = createHttpApp({
+    channels: [...byChannel].map(([channel, list]) => createChannelIntake(channel, list, intakeDeps)),
+    genesys: new GenesysIntake({ ...intakeDeps, connections }),
+    media,
+    metrics,
+    logger,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+  });
+  return {
+    app,
+    routes,
+    metrics,
+    connections,
+    onEnqueued(next) {
+      listener = next;
+    },
+  };
+}
+
+/** Each configured connection with its channel module and the clients that module builds for it. */
+function linkConnections(
+  channels: readonly ChannelModule[],
+  config: Config,
+  deps: Parameters<ChannelModule['connect']>[1],
+): ConnectionDirectory {
+  const byName = new Map(channels.map((channel) => [channel.name, channel]));
+  return new Map(
+    config.connections.map((connection) => {
+      const channel = byName.get(connection.channel);
+      if (!channel) throw new Error(`connection "${connection.id}": no channel module "${connection.channel}" is registered`);
+      return [connection.id, { connection, channel, clients: channel.connect(connection, deps) }];
+    }),
+  );
+}
+
+/**
+ * The key that signs media links. Every instance must use the same one: the configured key, else one derived from
+ * secrets every instance shares already (each channel module with media names its own). Without such a channel
+ * there is no media to proxy and any key will do.
+ */
+function mediaSigningKey(config: Config, connections: ConnectionDirectory): Uint8Array {
+  if (config.server.mediaSigningKey) return Buffer.from(config.server.mediaSigningKey);
+  const secrets = [...connections.values()].flatMap(({ channel, connection }) => channel.mediaKeyMaterial?.(connection) ?? []).sort();
+  return createHash('sha256').update(`dmbridge media links\0${secrets.join('\0')}`).digest();
+}
 
 export interface BridgeOptions {
   config: Config;
@@ -39,6 +133,7 @@ export interface BridgeOptions {
   clock?: Clock;
   /** Run the delivery worker in this process (default true). */
   worker?: boolean;
+  channels?: readonly ChannelModule[];
 }
 
 export interface Bridge {
@@ -50,85 +145,15 @@ export interface Bridge {
   stop(): Promise<void>;
 }
 
+/** The Node profile: the store engine `store:` names, the pull worker, and an hourly purge. */
 export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
-  const metrics = createMetrics({ defaultMetrics: true });
   const store = await openStore(config.store, { clock, postgres: config.postgres });
-
-  const genesys = new GenesysClient({ config: config.genesys, metrics, logger, clock });
-  const genesysPause = genesysPauseKey(config.genesys.clientId);
-  const instagramConnections = config.connections.filter((c): c is InstagramConnection => c.channel === 'instagram');
-  const graphClients = new Map(
-    instagramConnections.map((connection) => [
-      connection.id,
-      new GraphClient({ connection, metrics, logger, clock }),
-    ]),
-  );
-  const profiles = createProfileLookup({
-    store,
-    clock,
-    logger,
-    fetchers: new Map([...graphClients].map(([id, graph]) => [id, (customerId: string) => graph.getProfile(customerId)])),
-  });
-  const tiktokConnections = config.connections.filter((c): c is TikTokConnection => c.channel === 'tiktok');
-  const tiktokClients = new Map(
-    tiktokConnections.map((connection) => {
-      const tokens = new TikTokTokens({
-        connection,
-        store,
-        clock,
-        metrics,
-        logger,
-            onReauthorizationRequired: (id) => metrics.reauthorizationRequired.set({ connection: id }, 1),
-      });
-      return [connection.id, new TikTokClient({ connection, tokens, clock, metrics, logger })];
-    }),
-  );
-  const media = new MediaProxy({
-    publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
-    key: mediaSigningKey(config),
-    sources: new Map(
-      [...tiktokClients].map(([id, client]) => [id, async (reference: MediaReference) => client.fetchMedia(await client.mediaDownloadUrl(reference))]),
-    ),
-    clock,
-    logger,
-    metrics,
-  });
-  const repliers = new Map<string, { connection: ConnectionConfig; replier: ChannelReplier }>([
-    ...instagramConnections.map((connection) => [connection.id, { connection, replier: createInstagramReplier(connection, graphClients.get(connection.id)!) }] as const),
-    ...tiktokConnections.map((connection) => [connection.id, { connection, replier: createTikTokReplier(connection, tiktokClients.get(connection.id)!) }] as const),
-  ]);
-
-  // Wakes the worker when jobs were stored; only ever called after the worker below exists.
-  const onEnqueued = () => worker.notify();
-  const worker = new Worker({
-    store,
-    owner: `dmbridge-${randomUUID()}`,
-    handlers: {
-      [GENESYS_INBOUND_JOB]: createGenesysInboundHandler({
-        connections: config.connections,
-        client: genesys,
-        store,
-        clock,
-        profiles,
-        mediaUrl: (connectionId, reference) => media.urlFor(connectionId, reference),
-        pauseKey: genesysPause,
-      }),
-      [REPLY_JOB]: createReplyHandler({ store, repliers, clock, logger, metrics, onEnqueued }),
-      [GENESYS_RECEIPT_JOB]: createReceiptHandler({ connections: config.connections, client: genesys, pauseKey: genesysPause }),
-      [PLATFORM_ECHO_JOB]: createEchoHandler({ store, connections: config.connections, genesys, clock, logger, metrics, genesysPauseKey: genesysPause }),
-      [PLATFORM_READ_JOB]: createReadHandler({ store, logger, metrics }),
-    },
-    ...config.queue,
-    clock,
-    logger,
-    metrics,
-  });
-  const instagram = new InstagramIntake({ connections: instagramConnections, store, metrics, logger, onEnqueued });
-  const tiktok = new TikTokIntake({ connections: tiktokConnections, store, metrics, logger, clock, onEnqueued });
-  const genesysIntake = new GenesysIntake({ connections: config.connections, store, metrics, logger, clock, onEnqueued });
-  const app = createHttpApp({ instagram, tiktok, genesys: genesysIntake, media, metrics, logger, bodyLimitBytes: config.server.bodyLimitBytes });
+  const composed = composeBridge({ config, logger, store, clock, ...(opts.channels ? { channels: opts.channels } : {}) });
+  const { metrics } = composed;
+  const worker = new Worker({ store, routes: composed.routes, owner: `dmbridge-${randomUUID()}`, ...config.queue, clock, logger, metrics });
+  composed.onEnqueued(() => worker.notify());
 
   let purgeTimer: NodeJS.Timeout | undefined;
   const purge = async () => {
@@ -142,7 +167,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 
   return {
-    app,
+    app: composed.app,
     store,
     metrics,
     worker,
@@ -157,15 +182,4 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
       await store.close();
     },
   };
-}
-
-/**
- * The key that signs media links. Every instance must use the same one: the configured key, else one derived
- * from the TikTok connections' app secrets (shared by every instance already). Without TikTok there is no
- * media to proxy and any key will do.
- */
-function mediaSigningKey(config: Config): Uint8Array {
-  if (config.server.mediaSigningKey) return Buffer.from(config.server.mediaSigningKey);
-  const secrets = config.connections.flatMap((c) => (c.channel === 'tiktok' ? [c.appSecret] : [])).sort();
-  return createHash('sha256').update(`dmbridge media links\0${secrets.join('\0')}`).digest();
 }

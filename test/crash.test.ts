@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
-import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
+import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { TEST, eventually, postInstagram, rawTestConfig, tempDir } from './helpers.js';
 
 const CUSTOMERS = 25;

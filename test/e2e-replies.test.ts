@@ -8,8 +8,8 @@ import { configSchema } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
-import { graphFailure, startFakeGraph, type FakeGraph } from '../src/sandbox/fake-graph.js';
-import { fakeMid, instagramDmWebhook } from '../src/sandbox/send.js';
+import { graphFailure, startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
+import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { TEST, eventually, postInstagram, rawTestConfig, tempDir } from './helpers.js';
 
 const HOUR = 60 * 60 * 1000;

@@ -11,7 +11,7 @@ import { configSchema } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
-import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
+import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
 import { TEST, eventually, rawTestConfig, tempDir } from './helpers.js';
 
 const HOUR = 3600_000;

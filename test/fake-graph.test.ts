@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { graphFailure, startFakeGraph, type FakeGraph } from '../src/sandbox/fake-graph.js';
+import { graphFailure, startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
 
 const TOKEN = 'IGQVJ-fake-graph-token';
 const ACCOUNT = '17841400000000042';

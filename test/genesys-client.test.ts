@@ -1,12 +1,12 @@
 import type { Models } from 'purecloud-platform-client-v2';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { GenesysConfig } from '../src/config.js';
+import type { GenesysConfig } from '../src/genesys/config.js';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import type { InboundMessage } from '../src/core/events.js';
 import { GenesysTokenProvider } from '../src/genesys/auth.js';
 import { GenesysClient } from '../src/genesys/client.js';
 import { classifyGenesysResponse } from '../src/genesys/errors.js';
-import { buildGenesysInboundMessage, buildGenesysTypingEvent } from '../src/genesys/translate.js';
+import { buildGenesysInboundMessage } from '../src/genesys/translate.js';
 import { createMetrics } from '../src/metrics.js';
 import { httpCall, type HttpCall } from '../src/net/http.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
@@ -56,7 +56,7 @@ function dm(text = 'Hi, where is my order?'): InboundMessage {
   };
 }
 
-const message = (text?: string) => buildGenesysInboundMessage(dm(text), { connectionId: 'acme-instagram' });
+const message = (text?: string) => buildGenesysInboundMessage(dm(text), { connectionId: 'acme-instagram', source: 'Instagram DM' });
 
 const receipt = (status: 'Delivered' | 'Failed'): Models.OpenInboundNormalizedReceipt => ({
   id: 'b1c2d3e4f5a60718293a4b5c6d7e8f90',
@@ -188,13 +188,6 @@ describe('GenesysClient', () => {
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain('HTTP 404');
     expect(err.message).toContain('genesys.integrationId');
-  });
-
-  it('sends a customer typing event', async () => {
-    const { client: genesys } = client();
-    const result = await genesys.sendInboundEvent(INTEGRATION, buildGenesysTypingEvent({ customerId: CUSTOMER, timestamp: Date.now() }));
-    expect(fake.events).toHaveLength(1);
-    expect(result.type).toBe('Event');
   });
 
   it.each(['Delivered', 'Failed'] as const)('reports a %s receipt', async (status) => {

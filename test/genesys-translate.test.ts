@@ -1,10 +1,11 @@
 import type { Models } from 'purecloud-platform-client-v2';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { InboundMessage, MediaType } from '../src/core/events.js';
+import { InstagramModule } from '../src/channels/instagram/index.js';
+import { TikTokModule } from '../src/channels/tiktok/index.js';
 import { GenesysClient } from '../src/genesys/client.js';
 import {
   buildGenesysInboundMessage,
-  buildGenesysTypingEvent,
   type GenesysInboundMessage,
 } from '../src/genesys/translate.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
@@ -40,7 +41,7 @@ function event(overrides: Partial<InboundMessage> = {}): InboundMessage {
   };
 }
 
-const ctx = { connectionId: 'acme-instagram' };
+const ctx = { connectionId: 'acme-instagram', source: InstagramModule.labels.source };
 
 describe('buildGenesysInboundMessage', () => {
   it('produces a body assignable to the official OpenInboundNormalizedMessage model', () => {
@@ -108,7 +109,7 @@ describe('buildGenesysInboundMessage', () => {
   it('keeps platform attributes, lets the dmbridge.* keys win, and labels TikTok as such', () => {
     const body = buildGenesysInboundMessage(
       event({ channel: 'tiktok', attributes: { 'referral.ref': 'summer', 'dmbridge.channel': 'spoofed' } }),
-      { connectionId: 'acme-tiktok' },
+      { connectionId: 'acme-tiktok', source: TikTokModule.labels.source },
     );
     const attrs = body.channel.metadata.customAttributes;
     expect(attrs['referral.ref']).toBe('summer');
@@ -171,10 +172,5 @@ describe('translated bodies are accepted by the fake Genesys', () => {
   it('accepts the placeholder message', async () => {
     const body = buildGenesysInboundMessage(event({ text: undefined, subtype: 'unsupported' }), ctx);
     await expect(genesys.sendInboundMessage(INTEGRATION, body)).resolves.toHaveProperty('id');
-  });
-
-  it('accepts a typing event', async () => {
-    const typing: Models.OpenInboundNormalizedEvent = buildGenesysTypingEvent({ customerId: '9900112233445566', timestamp: Date.now() });
-    await expect(genesys.sendInboundEvent(INTEGRATION, typing)).resolves.toHaveProperty('id');
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { GraphClient, type GraphClientOptions } from '../src/channels/instagram/graph-client.js';
 import { buildInstagramSendRequests, buildTypingRequest, type GraphSendBody } from '../src/channels/instagram/send.js';
-import type { InstagramConnection } from '../src/config.js';
+import type { InstagramConnection } from '../src/channels/instagram/config.js';
 import type { OutboundMessageCommand } from '../src/core/commands.js';
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
-import { graphFailure, startFakeGraph, type FakeGraph } from '../src/sandbox/fake-graph.js';
+import { graphFailure, startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
 import { capturedLogger, countedRequests, rejectionOf } from './helpers.js';
 
 const TOKEN = 'IGQVJ-graph-client-token';

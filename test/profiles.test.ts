@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CustomerProfile } from '../src/core/events.js';
-import { createProfileLookup, type ProfileFetcher } from '../src/inbound/profiles.js';
+import { createProfileLookup, type ProfileFetcher } from '../src/jobs/profiles.js';
 import { silentLogger } from '../src/logger.js';
-import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js';
 
 const HOUR = 60 * 60 * 1000;
 let store: SqliteStore;

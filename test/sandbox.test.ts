@@ -3,10 +3,10 @@
  * playable (customer DM in, agent reply out, receipt back).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX } from '../src/sandbox/config.js';
+import { INSTAGRAM_SANDBOX, sendSandboxDm } from '../src/channels/instagram/sandbox/customer.js';
+import { TIKTOK_SANDBOX, sendSandboxTikTokDm, sendSandboxTikTokMention } from '../src/channels/tiktok/sandbox/customer.js';
+import { runSandbox, type RunningSandbox } from '../src/entry/sandbox.js';
 import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys.js';
-import { runSandbox, type RunningSandbox } from '../src/sandbox/run.js';
-import { sendSandboxDm, sendSandboxTikTokDm, sendSandboxTikTokMention } from '../src/sandbox/send.js';
 import { eventually, tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -14,7 +14,7 @@ const printed: string[] = [];
 let sandbox: RunningSandbox;
 
 beforeAll(async () => {
-  sandbox = await runSandbox({ ports: { bridge: 0, genesys: 0, graph: 0, tiktok: 0 }, store: `sqlite:${dir.path}/sandbox.db`, logLevel: 'silent', out: (l) => printed.push(l) });
+  sandbox = await runSandbox({ ports: { bridge: 0, genesys: 0, channels: { instagram: 0, tiktok: 0 } }, store: `sqlite:${dir.path}/sandbox.db`, logLevel: 'silent', out: (l) => printed.push(l) });
 });
 afterAll(async () => {
   await sandbox?.close();
@@ -31,11 +31,11 @@ describe('the sandbox', () => {
   it('plays both sides: a DM in, the agent reply out to Instagram, a Delivered receipt back, the echo not forwarded', async () => {
     const dm = await sendSandboxDm(sandbox.bridgeUrl, { text: 'Where is my order?' });
     expect(dm.status).toBe(200);
-    const { id, body } = outboundWebhookBody({ integrationId: SANDBOX.integrationId, customerId: SANDBOX.customer.igsid, text: 'It ships today.' });
-    const answer = await deliverOutbound(`${sandbox.bridgeUrl}/webhooks/genesys/${SANDBOX.connectionId}`, body, SANDBOX.genesysWebhookSecret);
+    const { id, body } = outboundWebhookBody({ integrationId: INSTAGRAM_SANDBOX.integrationId, customerId: INSTAGRAM_SANDBOX.customer.igsid, text: 'It ships today.' });
+    const answer = await deliverOutbound(`${sandbox.bridgeUrl}/webhooks/genesys/${INSTAGRAM_SANDBOX.connectionId}`, body, INSTAGRAM_SANDBOX.genesysWebhookSecret);
     expect(answer.status).toBe(200);
     expect(await eventually(() => printed.some((l) => l === `bridge → Genesys receipt for ${id}: Delivered`))).toBe(true);
-    expect(printed).toContain(`bridge → Instagram: {"recipient":{"id":"${SANDBOX.customer.igsid}"},"messaging_type":"RESPONSE","message":{"text":"It ships today."}}`);
+    expect(printed).toContain(`bridge → Instagram: {"recipient":{"id":"${INSTAGRAM_SANDBOX.customer.igsid}"},"messaging_type":"RESPONSE","message":{"text":"It ships today."}}`);
     await new Promise((r) => setTimeout(r, 300));
     expect(sandbox.genesys.messages.map((m) => (m.body as { text?: string }).text)).not.toContain('It ships today.');
   });
@@ -43,8 +43,8 @@ describe('the sandbox', () => {
   it('plays a TikTok conversation both ways, and a brand mention reaches the agent with its link', async () => {
     expect((await sendSandboxTikTokDm(sandbox.bridgeUrl, 'Is the blue mug in stock?')).status).toBe(200);
     expect(await eventually(() => printed.some((l) => l === 'bridge → Genesys: [TikTok DM] jane.doe: Is the blue mug in stock?'))).toBe(true);
-    const { id, body } = outboundWebhookBody({ integrationId: SANDBOX.tiktok.integrationId, customerId: SANDBOX.tiktok.customer.id, text: 'Yes, it ships today.' });
-    const answer = await deliverOutbound(`${sandbox.bridgeUrl}/webhooks/genesys/${SANDBOX.tiktok.connectionId}`, body, SANDBOX.tiktok.genesysWebhookSecret);
+    const { id, body } = outboundWebhookBody({ integrationId: TIKTOK_SANDBOX.integrationId, customerId: TIKTOK_SANDBOX.customer.id, text: 'Yes, it ships today.' });
+    const answer = await deliverOutbound(`${sandbox.bridgeUrl}/webhooks/genesys/${TIKTOK_SANDBOX.connectionId}`, body, TIKTOK_SANDBOX.genesysWebhookSecret);
     expect(answer.status).toBe(200);
     expect(await eventually(() => printed.some((l) => l === `bridge → Genesys receipt for ${id}: Delivered`))).toBe(true);
     expect(printed.some((l) => l.startsWith('bridge → TikTok: ') && l.includes('"text":{"body":"Yes, it ships today."}'))).toBe(true);

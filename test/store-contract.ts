@@ -6,7 +6,8 @@
  * Each test gets a fresh, empty store and a manual clock it advances itself.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock, Job, NewJob, Store } from '../src/store/store.js';
+import type { Clock } from '../src/core/clock.js';
+import type { Job, NewJob, Store } from '../src/core/store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const LEASE_MS = 30_000;

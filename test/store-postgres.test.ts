@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open.js';
-import { PostgresStore, openPostgresStore, postgresLeaseSql, type PostgresStoreOptions } from '../src/store/postgres.js';
-import type { Job, NewJob, Store } from '../src/store/store.js';
+import { PostgresStore, openPostgresStore, postgresLeaseSql, type PostgresStoreOptions } from '../src/store/postgres/index.js';
+import type { Job, NewJob, Store } from '../src/core/store.js';
 import { storeContract } from './store-contract.js';
 
 const URL = process.env.DMBRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

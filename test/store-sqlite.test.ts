@@ -5,8 +5,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LEASE_SQL, openSqliteStore } from '../src/store/sqlite.js';
-import type { NewJob } from '../src/store/store.js';
+import { LEASE_SQL, openSqliteStore } from '../src/store/sqlite/index.js';
+import type { NewJob } from '../src/core/store.js';
 import { storeContract } from './store-contract.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -162,7 +162,7 @@ describe('SqliteStore', () => {
 
 /** Enqueues in a loop, printing each key once its enqueue resolved (= the webhook would be acknowledged). */
 const CHILD = `
-import { openSqliteStore } from './src/store/sqlite.js';
+import { openSqliteStore } from './src/store/sqlite/index.js';
 const store = openSqliteStore(process.argv[2]);
 for (let n = 0; ; ) {
   const keys = Array.from({ length: 25 }, () => 'k' + n++);
@@ -179,7 +179,7 @@ for (let n = 0; ; ) {
  */
 function compileStoreForChild(): string {
   const out = join(dir, 'child-code');
-  const pending = [join(ROOT, 'src', 'store', 'sqlite.ts')];
+  const pending = [join(ROOT, 'src', 'store', 'sqlite', 'index.ts')];
   const done = new Set<string>();
   while (pending.length > 0) {
     const file = pending.pop()!;

@@ -1,11 +1,11 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TIKTOK_TOKEN_NAMESPACE, TikTokTokens, tiktokConfigFingerprint, type TikTokTokenRecord, type TikTokTokensOptions } from '../src/channels/tiktok/auth.js';
-import type { TikTokConnection } from '../src/config.js';
+import type { TikTokConnection } from '../src/channels/tiktok/config.js';
 import { PermanentError } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
-import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
+import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import type { Store } from '../src/core/store.js';
 import { TIKTOK_TEST, capturedLogger, tiktokTestConnection } from './helpers.js';
 
 const { appId: APP_ID, appSecret: APP_SECRET, businessId: BUSINESS, accessToken: ACCESS, refreshToken: REFRESH } = TIKTOK_TEST;

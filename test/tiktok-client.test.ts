@@ -4,14 +4,14 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TikTokClient } from '../src/channels/tiktok/api-client.js';
 import { TikTokTokens } from '../src/channels/tiktok/auth.js';
 import { buildTikTokSendRequests, buildTikTokTyping, type TikTokSendBody } from '../src/channels/tiktok/send.js';
-import type { TikTokConnection } from '../src/config.js';
+import type { TikTokConnection } from '../src/channels/tiktok/config.js';
 import type { OutboundMessageCommand } from '../src/core/commands.js';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
 import { httpCall, type HttpCall } from '../src/net/http.js';
-import { startFakeTikTok, type FakeTikTok } from '../src/sandbox/fake-tiktok.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
+import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import type { Store } from '../src/core/store.js';
 import { TIKTOK_TEST, tiktokTestConnection, rejectionOf, countedRequests } from './helpers.js';
 
 const { appId: APP_ID, appSecret: APP_SECRET, businessId: BUSINESS, accessToken: ACCESS, refreshToken: REFRESH } = TIKTOK_TEST;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideTikTokReply, tiktokReplyWindow } from '../src/core/window.js';
-import type { ConversationState } from '../src/store/store.js';
+import { decideTikTokReply, tiktokReplyWindow } from '../src/channels/tiktok/window.js';
+import type { ConversationState } from '../src/core/conversation.js';
 
 const HOUR = 3_600_000;
 /** The customer's last message: 3 Mar 2026, 14:02:30 UTC. */

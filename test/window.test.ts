@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideInstagramReply, formatUtcTime, instagramReplyWindow } from '../src/core/window.js';
+import { formatUtcTime } from '../src/core/window.js';
+import { decideInstagramReply, instagramReplyWindow } from '../src/channels/instagram/window.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

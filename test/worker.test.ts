@@ -5,9 +5,10 @@ import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import { backoffDelay, retryDelay } from '../src/queue/backoff.js';
-import { Worker, type JobHandler, type WorkerOptions } from '../src/queue/worker.js';
-import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
-import type { Job, NewJob, Store } from '../src/store/store.js';
+import type { JobRoute } from '../src/core/jobs.js';
+import { Worker, type WorkerOptions } from '../src/queue/worker.js';
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js';
+import type { Job, NewJob, Store } from '../src/core/store.js';
 
 const START = Date.UTC(2025, 0, 1);
 
@@ -32,7 +33,30 @@ afterEach(async () => {
 });
 
 /** A started worker on an in-memory store. `realTime` uses Date.now(); otherwise time moves only when a test says so. */
-function startWorker(opts: Partial<WorkerOptions> & { handlers: Record<string, JobHandler>; realTime?: boolean; wrapStore?: (s: Store) => Store }): Harness {
+/** A handler seeing the whole job, and the route that runs it with a payload check that accepts anything. */
+interface TestHandler {
+  run(job: Job): Promise<void>;
+  pauseKeys?(job: Job): string[];
+  onDeadLetter?(job: Job, error: Error): Promise<void>;
+}
+
+function routesOf(handlers: Record<string, TestHandler>): ReadonlyMap<string, JobRoute> {
+  return new Map(
+    Object.entries(handlers).map(([kind, h]) => [
+      kind,
+      {
+        kind: { kind, version: 1, check: (payload: unknown) => ({ ok: true as const, payload }) },
+        handler: {
+          run: (_payload: unknown, j: Job) => h.run(j),
+          ...(h.pauseKeys ? { pauseKeys: (_payload: unknown, j: Job) => h.pauseKeys!(j) } : {}),
+          ...(h.onDeadLetter ? { onDeadLetter: (_payload: unknown, error: Error, j: Job) => h.onDeadLetter!(j, error) } : {}),
+        },
+      },
+    ]),
+  );
+}
+
+function startWorker(opts: Partial<WorkerOptions> & { handlers: Record<string, TestHandler>; realTime?: boolean; wrapStore?: (s: Store) => Store }): Harness {
   const clock = { now: START };
   const now = opts.realTime ? () => Date.now() : () => clock.now;
   const store = openSqliteStore(':memory:', { clock: now });
@@ -51,6 +75,7 @@ function startWorker(opts: Partial<WorkerOptions> & { handlers: Record<string, J
     logger,
     metrics,
     ...opts,
+    routes: routesOf(opts.handlers),
     store: opts.wrapStore ? opts.wrapStore(store) : store,
   });
   const harness: Harness = {

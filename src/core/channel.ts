@@ -10,7 +10,7 @@ import type { OutboundMessageCommand } from './commands.js';
 import type { Connection } from './connection.js';
 import type { ConversationState } from './conversation.js';
 import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
-import type { CustomerProfile, MediaReference, ParseResult } from './events.js';
+import type { CustomerProfile, InboundMessage, MediaReference, ParseResult } from './events.js';
 import type { Locks, Records } from './store.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -105,6 +105,8 @@ export interface ChannelModule<C extends Connection = Connection> {
   readonly webhook: ChannelWebhook<C>;
   /** Builds the connection's clients. */
   connect(connection: C, deps: ChannelDeps): ChannelConnection;
+  /** What a message itself says about its sender (a username), for platforms without a profile API. */
+  senderProfile?(message: InboundMessage): CustomerProfile | undefined;
   /** For the participant data Architect routes on. */
   replyWindow(conversation: ConversationState, connection: C): ReplyWindowEnds;
   /**
@@ -153,3 +155,13 @@ export interface ChannelSandbox {
   /** More customer actions by name, e.g. `mention`. */
   actions?: Readonly<Record<string, { help: string; play(bridgeUrl: string): Promise<SandboxDelivery> }>>;
 }
+
+/** A configured connection with its channel module and the clients built for it (the composition root makes them). */
+export interface LinkedConnection {
+  connection: Connection;
+  channel: ChannelModule;
+  clients: ChannelConnection;
+}
+
+/** The linked connections by connection id. */
+export type ConnectionDirectory = ReadonlyMap<string, LinkedConnection>;

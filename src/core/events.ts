@@ -61,8 +61,6 @@ export interface InboundMessage extends InboundEventBase {
   opensWindow: boolean;
   /** Platform message id this one refers to (reply_to, reacted-to or unsent message), when any. */
   refersTo?: string;
-  /** What the webhook itself says about the sender (a username), for platforms without a profile API. */
-  sender?: CustomerProfile;
 }
 
 /** The customer saw one of our messages. Genesys has no Read receipt; recorded and counted only. */

@@ -20,7 +20,7 @@ export interface JobKind<P> {
 export interface JobHandler<P> {
   run(payload: P, job: Job): Promise<void>;
   /** Keys (accounts, OAuth clients) whose pause must hold this job back. */
-  pauseKeys?(payload: P): string[];
+  pauseKeys?(payload: P, job: Job): string[];
   /**
    * Called before the job is dead-lettered (at-least-once: a crash in between runs it again), so the far side
    * can learn the outcome. Errors are logged, never thrown.

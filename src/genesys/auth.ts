@@ -5,7 +5,7 @@
  * expiry (genesys-open-messaging.md key fact 3, https://github.com/MyPureCloud/platform-client-sdk-javascript).
  */
 import { z } from 'zod';
-import type { GenesysConfig } from '../config.js';
+import type { GenesysConfig } from './config.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';

@@ -1,10 +1,10 @@
 /**
- * The bridge → Genesys calls: inbound message, event and receipt on the per-integration Open Messaging
+ * The bridge → Genesys calls: inbound message and receipt on the per-integration Open Messaging
  * endpoints (genesys-open-messaging.md key fact 1, https://github.com/MyPureCloud/platform-client-sdk-javascript).
  * Every failure is thrown as RetryableError or PermanentError (./errors.ts); the worker decides what to do.
  */
 import type { Models } from 'purecloud-platform-client-v2';
-import type { GenesysConfig } from '../config.js';
+import type { GenesysConfig } from './config.js';
 import { PermanentError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -24,7 +24,7 @@ export interface GenesysClientOptions {
   clock?: () => number;
 }
 
-type Endpoint = 'message' | 'event' | 'receipt';
+type Endpoint = 'message' | 'receipt';
 
 /**
  * Genesys answers any 2xx on success (200 vs 202 is UNCONFIRMED, key fact 11) and the body may be empty,
@@ -69,14 +69,6 @@ export class GenesysClient {
   ): Promise<GenesysResult<Models.OpenMessageNormalizedMessage>> {
     const query = opts.prefetchConversationId ? '?prefetchConversationId=true' : '';
     return this.post('message', integrationId, body, query);
-  }
-
-  /** Customer typing and other events (key fact 14). */
-  sendInboundEvent(
-    integrationId: string,
-    body: Models.OpenInboundNormalizedEvent,
-  ): Promise<GenesysResult<Models.OpenEventNormalizedMessage>> {
-    return this.post('event', integrationId, body);
   }
 
   /**

@@ -3,7 +3,7 @@
  * Pure: no I/O, no clock. Types come from the official SDK models so a model change fails to compile.
  */
 import type { Models } from 'purecloud-platform-client-v2';
-import type { ChannelName, CustomerProfile, InboundMessage } from '../core/events.js';
+import type { CustomerProfile, InboundMessage } from '../core/events.js';
 
 /**
  * `channel.metadata` as the API accepts it: the SDK's declared fields plus `customAttributes`, a string map
@@ -25,19 +25,18 @@ export interface GenesysInboundMessage extends Models.OpenInboundNormalizedMessa
   channel: GenesysInboundChannel;
 }
 
-
-const SOURCE_LABEL: Partial<Record<ChannelName, string>> = {
-  instagram: 'Instagram DM',
-  tiktok: 'TikTok DM',
-};
-
 /**
  * One inbound message. `from.idType` is `Opaque` because platform user ids are neither e-mail nor phone
  * (key fact 4); `time` is ISO-8601 UTC with milliseconds (§5); one attachment at most (key fact 6).
  */
 export function buildGenesysInboundMessage(
   event: InboundMessage,
-  ctx: { connectionId: string; profile?: CustomerProfile },
+  ctx: {
+    connectionId: string;
+    /** What the agent and Architect read as the source, e.g. `Instagram DM` (the channel module's label). */
+    source: string;
+    profile?: CustomerProfile;
+  },
 ): GenesysInboundMessage {
   const message: GenesysInboundMessage = {
     channel: {
@@ -48,7 +47,7 @@ export function buildGenesysInboundMessage(
         customAttributes: {
           ...event.attributes,
           'dmbridge.channel': event.channel,
-          'dmbridge.source': SOURCE_LABEL[event.channel] ?? event.channel,
+          'dmbridge.source': ctx.source,
           'dmbridge.account': event.accountId,
           'dmbridge.connection': ctx.connectionId,
           'dmbridge.subtype': event.subtype,
@@ -64,23 +63,9 @@ export function buildGenesysInboundMessage(
   // Genesys answers 400 when a message has neither `text` nor `content` (key fact 5,
   // https://community.genesys.com/discussion/send-an-inbound-structured-open-response-message).
   if (!message.text && !message.content) {
-    message.text = `[${SOURCE_LABEL[event.channel]}: ${event.subtype} without text or media]`;
+    message.text = `[${ctx.source}: ${event.subtype} without text or media]`;
   }
   return message;
-}
-
-/**
- * Customer typing (`events:[{eventType:"Typing"}]`, key fact 14). Neither platform sends customer-typing
- * webhooks today, so this exists for completeness of the `/event` endpoint.
- */
-export function buildGenesysTypingEvent(args: {
-  customerId: string;
-  timestamp: number;
-}): Models.OpenInboundNormalizedEvent {
-  return {
-    channel: { from: { id: args.customerId, idType: 'Opaque' }, time: new Date(args.timestamp).toISOString() },
-    events: [{ eventType: 'Typing' }],
-  };
 }
 
 function buildFrom(customerId: string, profile: CustomerProfile | undefined): Models.OpenMessagingFromRecipient {

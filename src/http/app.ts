@@ -1,21 +1,20 @@
 /**
- * The HTTP surface: routes only, each a few lines calling the intake services. Runs unchanged on
- * @hono/node-server and on AWS Lambda.
+ * The HTTP surface: routes only, each a few lines calling the intake services; one webhook route per channel
+ * intake (from the registry). Runs unchanged on @hono/node-server and on AWS Lambda.
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { InstagramIntake } from '../inbound/instagram.js';
-import type { GenesysIntake } from '../outbound/genesys-intake.js';
-import type { TikTokIntake } from '../inbound/tiktok.js';
-import type { MediaProxy } from '../media/proxy.js';
+import type { ChannelIntake } from '../intake/channel-intake.js';
+import type { GenesysIntake } from '../intake/genesys-intake.js';
+import { refuse } from '../intake/refuse.js';
 import type { Logger } from '../logger.js';
+import type { MediaProxy } from '../media/proxy.js';
 import type { Metrics } from '../metrics.js';
-import { refuse } from './refuse.js';
 
 export interface HttpDeps {
-  instagram: InstagramIntake;
+  /** One per channel with connections. */
+  channels: readonly ChannelIntake[];
   genesys: GenesysIntake;
-  tiktok: TikTokIntake;
   media: MediaProxy;
   metrics: Metrics;
   logger: Logger;
@@ -31,9 +30,12 @@ export function createHttpApp(deps: HttpDeps): Hono {
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
 
-  app.get('/webhooks/instagram', (c) => deps.instagram.handshake(new URL(c.req.url)));
-  app.post('/webhooks/instagram', jsonOnly, sizeLimit, (c) => deps.instagram.receive(c.req.raw));
-  app.post('/webhooks/tiktok', jsonOnly, sizeLimit, (c) => deps.tiktok.receive(c.req.raw));
+  for (const intake of deps.channels) {
+    const { path } = intake.channel.webhook;
+    const { handshake } = intake;
+    if (handshake) app.get(path, (c) => handshake(new URL(c.req.url)));
+    app.post(path, jsonOnly, sizeLimit, (c) => intake.receive(c.req.raw));
+  }
   app.get('/media/:token', (c) => deps.media.serve(c.req.param('token')));
   app.post('/webhooks/genesys/:connectionId', jsonOnly, sizeLimit, (c) => deps.genesys.receive(c.req.param('connectionId'), c.req.raw));
 

@@ -1,22 +1,20 @@
 /**
  * GET /media/{token}: streams a platform's media to whoever holds a valid token (Genesys fetching an
- * attachment), without keeping it: Meta forbids storing story media and TikTok's download URLs need the
- * business's token in an `x-user` header Genesys cannot send (design.md, Media; tiktok-messaging.md §9).
- * Only the media a token names, only images and video, at most Genesys's 25 MB attachment cap.
+ * attachment), without keeping it: a platform may forbid storing its media, or serve it only to callers with
+ * credentials Genesys does not have (design.md, Media). Each channel module that has such media provides its
+ * source. Only the media a token names, only images and video, at most Genesys's 25 MB attachment cap.
  */
+import type { MediaSource } from '../core/channel.js';
+import type { Clock } from '../core/clock.js';
 import type { MediaReference } from '../core/events.js';
-import { refuse } from '../http/refuse.js';
+import { refuse } from '../intake/refuse.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Clock } from '../store/store.js';
 import { signMediaToken, verifyMediaToken } from './token.js';
-
-/** Fetches one referenced media from its platform; the Response body is streamed through. */
-export type MediaSource = (reference: MediaReference) => Promise<Response>;
 
 /** Genesys's attachment cap (genesys-open-messaging.md key fact 8). */
 const MAX_BYTES = 25 * 1024 * 1024;
-/** TikTok's download URLs live 24 h; Genesys's fetch timing is unconfirmed, so the grant matches. */
+/** Platform download URLs live about a day; Genesys's fetch timing is unconfirmed, so the grant matches. */
 const GRANT_MS = 24 * 60 * 60 * 1000;
 const ALLOWED_TYPE = /^(image|video)\/[a-z0-9.+-]+$/i;
 

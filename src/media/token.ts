@@ -1,6 +1,6 @@
 /**
  * Signed media tokens for the bridge's own /media/{token} route (design.md, Media): Genesys fetches
- * attachments by URL and cannot send the header TikTok's media download needs, so the bridge hands it a URL
+ * attachments by URL and cannot send the credentials a platform's media download needs, so the bridge hands it a URL
  * of its own that names the media and expires. The token is `payload.signature`, both base64url; the payload
  * is JSON and the signature is HMAC-SHA256 over the payload's base64url text. Nothing in it is secret, but
  * nobody without the key can make one: the route is no open proxy.
@@ -12,13 +12,8 @@ import type { MediaReference } from '../core/events.js';
 const payloadSchema = z.object({
   /** Connection id. */
   c: z.string(),
-  r: z.object({
-    platform: z.literal('tiktok'),
-    conversationId: z.string(),
-    messageId: z.string(),
-    mediaId: z.string(),
-    mediaType: z.enum(['IMAGE', 'VIDEO']),
-  }),
+  /** The channel's reference (src/core/events.ts MediaReference): flat strings only it interprets. */
+  r: z.record(z.string(), z.string()),
   /** Expiry, epoch seconds. */
   e: z.number().int(),
 });

@@ -38,13 +38,17 @@ export async function runJob(job: Job, deps: RunJobDeps): Promise<Decision> {
   const state = { attempts: job.attempts, maxAttempts: deps.maxAttempts, now: deps.clock() };
   let decision: Decision | 'run';
   try {
-    const pauseKeys = handler.pauseKeys?.(payload) ?? [];
+    const pauseKeys = handler.pauseKeys?.(payload, job) ?? [];
     const pausedUntil = Math.max(0, ...(await Promise.all(pauseKeys.map((key) => deps.pauses.pausedUntil(key)))));
     decision = decideBeforeRun({ ...state, pausedUntil, pauseKeys });
   } catch (err) {
     decision = decideAfterRun({ ...state, error: toError(err), backoff: deps.backoff });
   }
-  if (decision === 'run') decision = decideAfterRun({ ...state, now: deps.clock(), error: await runHandler(() => handler.run(payload, job)), backoff: deps.backoff });
+  if (decision === 'run') {
+    const error = await runHandler(() => handler.run(payload, job));
+    // The clock is read after the run: a Retry-After counts from the answer, not from when the call started.
+    decision = decideAfterRun({ ...state, now: deps.clock(), error, backoff: deps.backoff });
+  }
   if (decision.action !== 'complete' && decision.pause) await deps.pauses.pause(decision.pause.key, decision.pause.until);
   if (decision.action === 'dead' && decision.notify && handler.onDeadLetter) {
     try {

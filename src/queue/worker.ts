@@ -1,45 +1,22 @@
 /**
- * The worker: leases stored jobs, runs their handlers concurrently (one job per conversation at a time is the
- * store's rule) and settles each outcome back in the store.
- *
- * Outcome rules:
- * - success → complete (`done`).
- * - PermanentError → dead letter at once: sending it again can only fail again.
- * - RetryableError → retry at now + max(backoff, Retry-After) (`retry`). With a `pauseKey` (a rate limit on
- *   an account or OAuth client) the key is also paused until that time, so every other job using it waits
- *   instead of hitting the limit again.
- * - any other error is a bug somewhere: retried like a RetryableError, logged at error level.
- * - A failed run counts as an attempt, rate-limited runs included (the call was made and refused): the backoff
- *   keeps growing and a job that is rate-limited forever still ends. Jobs that only waited for a paused key
- *   (`paused`) did not run and are not counted, so a long pause never dead-letters the jobs queued behind it.
- * - The run that reaches `maxAttempts` is dead-lettered with its error instead of retried.
- * - A job leased with `attempts >= maxAttempts` (its earlier runs ended without an outcome: the worker crashed
- *   or the run outlived its lease) is dead-lettered without running, so a job that kills its worker cannot
- *   loop forever.
+ * The Node pull loop: leases stored jobs, runs them concurrently (one job per conversation at a time is the
+ * store's rule) through the engine-neutral runner (./run-job.ts), and settles each decision (./outcome.ts) back
+ * in the store.
  *
  * Handlers must finish well within `leaseMs` (give their HTTP calls a shorter timeout): once a lease expires,
  * another worker may retake the job and this worker can no longer settle it.
  */
-import { PermanentError, RetryableError } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { JobRoute } from '../core/jobs.js';
+import type { Job, LeasedQueue, Pauses } from '../core/store.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { systemClock, type Clock, type Job, type Store } from '../store/store.js';
-import { retryDelay } from './backoff.js';
-
-export interface JobHandler {
-  run(job: Job): Promise<void>;
-  /** Keys (accounts, OAuth clients) whose pause must hold this job back. */
-  pauseKeys?(job: Job): string[];
-  /**
-   * Called before the job is dead-lettered (at-least-once: a crash in between runs it again), so the far side
-   * can learn the outcome. Errors are logged, never thrown.
-   */
-  onDeadLetter?(job: Job, error: Error): Promise<void>;
-}
+import { describeError, type Decision } from './outcome.js';
+import { runJob, type RunJobDeps } from './run-job.js';
 
 export interface WorkerOptions {
-  store: Store;
-  handlers: Record<string, JobHandler>;
+  store: LeasedQueue & Pauses;
+  routes: ReadonlyMap<string, JobRoute>;
   /** Unique per worker (process): the store lets only the lease owner settle a job. */
   owner: string;
   concurrency: number;
@@ -55,14 +32,14 @@ export interface WorkerOptions {
   metrics?: Metrics;
 }
 
+/** What a settled job counts as in `dmbridge_jobs_total`. */
 type Outcome = 'done' | 'retry' | 'paused' | 'dead';
-
-type RunResult = { ok: true } | { ok: false; error: Error };
 
 export class Worker {
   private readonly opts: WorkerOptions;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly runDeps: RunJobDeps;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -74,6 +51,14 @@ export class Worker {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ component: 'worker', owner: opts.owner });
+    this.runDeps = {
+      routes: opts.routes,
+      pauses: opts.store,
+      clock: this.clock,
+      maxAttempts: opts.maxAttempts,
+      backoff: { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs, ...(opts.random ? { random: opts.random } : {}) },
+      logger: this.log,
+    };
   }
 
   start(): void {
@@ -152,75 +137,32 @@ export class Worker {
   }
 
   private async runAndSettle(job: Job): Promise<void> {
-    const handler = this.opts.handlers[job.kind];
-    if (!handler) {
-      return this.deadLetter(job, undefined, new PermanentError(`no handler is registered for job kind "${job.kind}"`));
-    }
-    if (job.attempts >= this.opts.maxAttempts) {
-      const message =
-        `gave up after ${job.attempts} attempts (maxAttempts ${this.opts.maxAttempts}); an earlier run ended ` +
-        'without an outcome: the worker stopped or the run outlived its lease';
-      return this.deadLetter(job, handler, new Error(message));
-    }
-    let keys: string[];
-    try {
-      keys = handler.pauseKeys?.(job) ?? [];
-    } catch (err) {
-      return this.fail(job, handler, toError(err));
-    }
-    const pausedUntil = await this.pauseEnd(keys);
-    if (pausedUntil > this.clock()) return this.defer(job, pausedUntil, keys);
-    const result = await runHandler(handler, job);
-    return result.ok ? this.succeed(job) : this.fail(job, handler, result.error);
-  }
-
-  private async pauseEnd(keys: string[]): Promise<number> {
-    const ends = await Promise.all(keys.map((key) => this.opts.store.pausedUntil(key)));
-    return Math.max(0, ...ends);
-  }
-
-  /** The job did not run: it waits for the pause to end, and the wait is not an attempt. */
-  private async defer(job: Job, until: number, keys: string[]): Promise<void> {
-    const error = `waiting for paused ${keys.join(', ')} until ${new Date(until).toISOString()}`;
-    const ok = await this.opts.store.retry(job.id, this.opts.owner, { runAt: until, error, countAttempt: false });
-    this.settled(job, 'paused', ok);
-  }
-
-  private async succeed(job: Job): Promise<void> {
-    const ok = await this.opts.store.complete(job.id, this.opts.owner);
-    this.settled(job, 'done', ok);
-    if (ok) this.opts.metrics?.jobLatency.observe({ kind: job.kind }, Math.max(0, this.clock() - job.createdAt) / 1000);
-  }
-
-  private async fail(job: Job, handler: JobHandler, error: Error): Promise<void> {
-    if (error instanceof PermanentError) return this.deadLetter(job, handler, error);
-    const now = this.clock();
-    const runAt = now + retryDelay(error, job.attempts, this.backoff());
-    // Pause before deciding the job's fate: the limit holds for the account's other jobs either way.
-    if (error instanceof RetryableError && error.pauseKey) await this.opts.store.pause(error.pauseKey, runAt);
-    if (job.attempts + 1 >= this.opts.maxAttempts) return this.deadLetter(job, handler, error);
-    this.logFailure(job, error, runAt);
-    const ok = await this.opts.store.retry(job.id, this.opts.owner, { runAt, error: describe(error), countAttempt: true });
-    this.settled(job, 'retry', ok);
-  }
-
-  private async deadLetter(job: Job, handler: JobHandler | undefined, error: Error): Promise<void> {
-    if (handler?.onDeadLetter) {
-      try {
-        await handler.onDeadLetter(job, error);
-      } catch (err) {
-        this.log.error({ err, jobId: job.id, kind: job.kind }, 'dead-letter hook failed');
+    const decision = await runJob(job, this.runDeps);
+    const { store, owner } = this.opts;
+    switch (decision.action) {
+      case 'complete': {
+        const ok = await store.complete(job.id, owner);
+        this.settled(job, 'done', ok);
+        if (ok) this.opts.metrics?.jobLatency.observe({ kind: job.kind }, Math.max(0, this.clock() - job.createdAt) / 1000);
+        return;
+      }
+      case 'retry': {
+        if (decision.countAttempt) this.logFailure(job, decision);
+        const ok = await store.retry(job.id, owner, { runAt: decision.runAt, error: describeError(decision.error), countAttempt: decision.countAttempt });
+        return this.settled(job, decision.countAttempt ? 'retry' : 'paused', ok);
+      }
+      case 'dead': {
+        const ok = await store.deadLetter(job.id, owner, describeError(decision.error));
+        if (ok) this.log.error({ err: decision.error, jobId: job.id, kind: job.kind, attempts: job.attempts + 1 }, 'job dead-lettered');
+        return this.settled(job, 'dead', ok);
       }
     }
-    const ok = await this.opts.store.deadLetter(job.id, this.opts.owner, describe(error));
-    if (ok) this.log.error({ err: error, jobId: job.id, kind: job.kind, attempts: job.attempts + 1 }, 'job dead-lettered');
-    this.settled(job, 'dead', ok);
   }
 
-  private logFailure(job: Job, error: Error, runAt: number): void {
-    const fields = { err: error, jobId: job.id, kind: job.kind, attempts: job.attempts + 1, retryAt: new Date(runAt).toISOString() };
-    if (error instanceof RetryableError) this.log.warn(fields, 'job failed, will retry');
-    else this.log.error(fields, 'job failed with an unexpected error, will retry');
+  private logFailure(job: Job, decision: Extract<Decision, { action: 'retry' }>): void {
+    const fields = { err: decision.error, jobId: job.id, kind: job.kind, attempts: job.attempts + 1, retryAt: new Date(decision.runAt).toISOString() };
+    if (decision.unexpected) this.log.error(fields, 'job failed with an unexpected error, will retry');
+    else this.log.warn(fields, 'job failed, will retry');
   }
 
   /** Counts an outcome only when the store accepted it; otherwise the lease was lost and another worker has the job. */
@@ -228,28 +170,6 @@ export class Worker {
     if (ok) this.opts.metrics?.jobs.inc({ kind: job.kind, outcome });
     else this.log.warn({ jobId: job.id, kind: job.kind, outcome }, 'lease lost before the job was settled');
   }
-
-  private backoff() {
-    return { baseMs: this.opts.backoffBaseMs, maxMs: this.opts.backoffMaxMs, random: this.opts.random };
-  }
-}
-
-async function runHandler(handler: JobHandler, job: Job): Promise<RunResult> {
-  try {
-    await handler.run(job);
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, error: toError(err) };
-  }
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(`non-Error thrown: ${String(err)}`);
-}
-
-/** What the store keeps as `last_error`, and what an operator reads in the dead-letter list. */
-function describe(error: Error): string {
-  return `${error.name}: ${error.message}`;
 }
 
 async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {

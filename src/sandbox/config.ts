@@ -1,81 +1,38 @@
 /**
- * The sandbox: a bridge wired to local fakes of Genesys and the Instagram Graph API, with well-known
- * secrets (they protect nothing: everything listens on 127.0.0.1). Used by `npm start` without a config.
+ * The sandbox: a bridge wired to local fakes of Genesys and of each channel's platform, with well-known secrets
+ * (they protect nothing: everything listens on 127.0.0.1). Each channel's part comes from its module's sandbox
+ * facet (src/core/channel.ts, ChannelSandbox). Used by `npm start`.
  */
-import { configSchema, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { configSchemaFor } from '../config.js';
+import type { ChannelModule } from '../core/channel.js';
 
 export const SANDBOX = {
   bridgePort: 8080,
   genesysPort: 9100,
-  graphPort: 9200,
-  tiktokPort: 9300,
+  /** The first channel's fake listens here, the next one 100 above, and so on. */
+  firstFakePort: 9200,
   genesysClientId: 'sandbox-client-id',
   genesysClientSecret: 'sandbox-client-secret',
-  integrationId: '5a1dbe00-0000-4000-8000-00000000a001',
-  genesysWebhookSecret: 'sandbox-genesys-webhook-secret',
-  connectionId: 'sandbox-instagram',
-  instagramAccountId: '17841400000000042',
-  metaAppSecret: 'sandbox-meta-app-secret',
-  metaVerifyToken: 'sandbox-verify-token',
-  instagramAccessToken: 'sandbox-instagram-token',
-  /** The customer who writes in the demo. */
-  customer: { igsid: '9900112233445566', name: 'Jane Doe', username: 'jane.doe' },
-  tiktok: {
-    connectionId: 'sandbox-tiktok',
-    integrationId: '5a1dbe00-0000-4000-8000-00000000a002',
-    genesysWebhookSecret: 'sandbox-genesys-tiktok-webhook-secret',
-    businessId: '-000aBcD1234',
-    appId: '7600000000000000042',
-    appSecret: 'sandbox-tiktok-app-secret',
-    accessToken: 'act.sandbox-access-token',
-    refreshToken: 'rft.sandbox-refresh-token',
-    customer: { id: '+ZMM6I2kQ', username: 'jane.doe' },
-    conversationId: 'u5Jh+pse/AhoPOlnH0tZ9y==',
-  },
 } as const;
 
-export interface SandboxPorts {
-  bridge: number;
-  genesys: number;
-  graph: number;
-  tiktok: number;
-}
-
-export function sandboxConfig(ports: SandboxPorts, store: string, logLevel: string): Config {
-  return configSchema.parse({
-    server: { host: '127.0.0.1', port: ports.bridge, publicUrl: `http://127.0.0.1:${ports.bridge}` },
+export function sandboxConfig(
+  opts: { bridgePort: number; genesysUrl: string; connections: Array<Record<string, unknown>>; channels: readonly ChannelModule[] },
+  store: string,
+  logLevel: string,
+): Config {
+  return configSchemaFor(opts.channels).parse({
+    server: { host: '127.0.0.1', port: opts.bridgePort, publicUrl: `http://127.0.0.1:${opts.bridgePort}` },
     store,
     log: { level: logLevel },
     queue: { pollMs: 200 },
     genesys: {
       region: 'mypurecloud.com',
-      loginBaseUrl: `http://127.0.0.1:${ports.genesys}`,
-      apiBaseUrl: `http://127.0.0.1:${ports.genesys}`,
+      loginBaseUrl: opts.genesysUrl,
+      apiBaseUrl: opts.genesysUrl,
       clientId: SANDBOX.genesysClientId,
       clientSecret: SANDBOX.genesysClientSecret,
     },
-    connections: [
-      {
-        id: SANDBOX.connectionId,
-        channel: 'instagram',
-        accountId: SANDBOX.instagramAccountId,
-        appSecret: SANDBOX.metaAppSecret,
-        verifyToken: SANDBOX.metaVerifyToken,
-        accessToken: SANDBOX.instagramAccessToken,
-        graphBaseUrl: `http://127.0.0.1:${ports.graph}`,
-        genesys: { integrationId: SANDBOX.integrationId, webhookSecret: SANDBOX.genesysWebhookSecret },
-      },
-      {
-        id: SANDBOX.tiktok.connectionId,
-        channel: 'tiktok',
-        businessId: SANDBOX.tiktok.businessId,
-        appId: SANDBOX.tiktok.appId,
-        appSecret: SANDBOX.tiktok.appSecret,
-        accessToken: SANDBOX.tiktok.accessToken,
-        refreshToken: SANDBOX.tiktok.refreshToken,
-        apiBaseUrl: `http://127.0.0.1:${ports.tiktok}/open_api/v1.3`,
-        genesys: { integrationId: SANDBOX.tiktok.integrationId, webhookSecret: SANDBOX.tiktok.genesysWebhookSecret },
-      },
-    ],
-  });
+    connections: opts.connections,
+  }) as Config;
 }

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { GenesysReasonCode } from '../core/errors.js';
 import { signGenesysBody } from '../genesys/webhook.js';
 import { httpCall, type HttpRequestInit } from '../net/http.js';
-import { listenOnLoopback } from './listen.js';
+import { listenOnLoopback } from '../net/loopback.js';
 
 export interface FakeGenesysOptions {
   /** 0 or absent: any free port. */

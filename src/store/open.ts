@@ -1,21 +1,26 @@
-import type { Clock, Store } from './store.js';
-import { openPostgresStore, type PostgresStoreOptions } from './postgres.js';
-import { openSqliteStore } from './sqlite.js';
+/**
+ * Opens the store engine the `store:` setting names. Each engine is imported only when selected, so a process
+ * never loads a driver it does not use (a Lambda bundle carries neither SQLite nor PostgreSQL).
+ */
+import type { Clock } from '../core/clock.js';
+import type { Store } from '../core/store.js';
+import type { PostgresOptions } from './postgres/options.js';
 
 export interface OpenStoreOptions {
   clock?: Clock;
   /** Pool and schema settings, used only by a `postgres://` store. */
-  postgres?: Omit<PostgresStoreOptions, 'clock'>;
+  postgres?: Partial<PostgresOptions>;
 }
 
-/**
- * Opens the store named by the `store:` setting: `sqlite:<path>` (`sqlite::memory:` for throwaway runs) or
- * `postgres://…` / `postgresql://…` (a libpq-style connection URL).
- */
+/** `sqlite:<path>` (`sqlite::memory:` for throwaway runs) or `postgres://…` / `postgresql://…` (a libpq-style URL). */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
   const { clock, postgres } = opts;
-  if (url.startsWith('sqlite:')) return openSqliteStore(url.slice('sqlite:'.length), clock ? { clock } : {});
+  if (url.startsWith('sqlite:')) {
+    const { openSqliteStore } = await import('./sqlite/index.js');
+    return openSqliteStore(url.slice('sqlite:'.length), clock ? { clock } : {});
+  }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const { openPostgresStore } = await import('./postgres/index.js');
     return openPostgresStore(url, { ...postgres, ...(clock ? { clock } : {}) });
   }
   throw new Error(`unsupported store URL "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);

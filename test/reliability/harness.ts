@@ -21,7 +21,7 @@ import pg from 'pg';
 import { signMetaBody } from '../../src/channels/instagram/verify.js';
 import type { Config } from '../../src/config.js';
 import type { FakeFailure, InboundRequest } from '../../src/sandbox/fake-genesys.js';
-import { fakeMid, instagramDmWebhook } from '../../src/sandbox/send.js';
+import { fakeMid, instagramDmWebhook } from '../../src/channels/instagram/sandbox/customer.js';
 import { TEST, eventually, rawTestConfig, tempDir } from '../helpers.js';
 
 export const PG_URL = process.env.DMBRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

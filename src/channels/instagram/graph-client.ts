@@ -3,7 +3,7 @@
  * read (instagram-messaging.md §4, §7). Every failure is thrown as RetryableError or PermanentError (./errors.ts);
  * the caller decides what to do. Never logs the token or message text.
  */
-import type { InstagramConnection } from '../../config.js';
+import type { InstagramConnection } from './config.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpRequestInit, type HttpResponse, type HttpResult } from '../../net/http.js';

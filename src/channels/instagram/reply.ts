@@ -1,10 +1,10 @@
 /**
- * Instagram's part in delivering agent replies (src/outbound/reply-job.ts): the 24-hour / HUMAN_AGENT
- * window rule, the Send API bodies, and the Graph calls.
+ * Instagram's part in delivering agent replies (src/jobs/reply.ts): the 24-hour / HUMAN_AGENT window rule, the
+ * Send API bodies, and the Graph calls.
  */
-import type { InstagramConnection } from '../../config.js';
-import { decideInstagramReply, instagramReplyWindow } from '../../core/window.js';
-import type { ChannelReplier } from '../../outbound/reply-job.js';
+import type { ChannelReplier } from '../../core/channel.js';
+import type { InstagramConnection } from './config.js';
+import { decideInstagramReply, instagramReplyWindow } from './window.js';
 import { graphPauseKey } from './errors.js';
 import type { GraphClient } from './graph-client.js';
 import { buildInstagramSendRequests, buildTypingRequest, type GraphSendBody } from './send.js';

@@ -5,13 +5,13 @@
  * (key fact 6). A 40105 makes the client renew the token once (TikTokTokens) and retry once; a second 40105 is
  * final. Every failure is thrown as RetryableError or PermanentError (./errors.ts). Never logs tokens or text.
  */
-import type { TikTokConnection } from '../../config.js';
+import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
-import type { MediaReference } from '../../core/events.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpRequestInit, type HttpResult } from '../../net/http.js';
 import type { TikTokTokens } from './auth.js';
+import type { TikTokMediaReference } from './media.js';
 import { classifyTikTokError, classifyTikTokFetchError, isTikTokTokenError, tiktokEnvelopeOf } from './errors.js';
 import { TIKTOK_IMAGE_MAX_BYTES, TIKTOK_IMAGE_MIMES, type TikTokSendBody } from './send.js';
 
@@ -117,7 +117,7 @@ export class TikTokClient {
   }
 
   /** `POST /business/message/media/download/` → `data.download_url` (valid 24 h, key fact 25). */
-  async mediaDownloadUrl(ref: MediaReference): Promise<string> {
+  async mediaDownloadUrl(ref: TikTokMediaReference): Promise<string> {
     const data = await this.api('media_download_url', '/business/message/media/download/', () => ({
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({

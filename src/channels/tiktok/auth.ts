@@ -1,5 +1,5 @@
 /**
- * The access-token lifecycle of one TikTok connection, shared by every bridge instance through the Store
+ * The access-token lifecycle of one TikTok connection, shared by every bridge instance through the store
  * (tiktok-messaging.md key fact 5, §1 "Token practice"). Access tokens live 24 h; the refresh token may ROTATE on
  * every refresh, and a rotated-away refresh token is dead — so exactly one refresh may run at a time (in this
  * process: single-flight; across instances: a store lock) and its result is always persisted before use.
@@ -14,12 +14,12 @@
  * `onReauthorizationRequired`, and every later call fails fast with an actionable PermanentError. Never logs tokens.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { TikTokConnection } from '../../config.js';
+import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpResponse } from '../../net/http.js';
-import type { Store } from '../../store/store.js';
+import type { Locks, Records } from '../../core/store.js';
 import { classifyTikTokFetchError, tiktokEnvelopeOf } from './errors.js';
 
 export const TIKTOK_TOKEN_NAMESPACE = 'tiktok-token';
@@ -40,7 +40,7 @@ export interface TikTokTokenRecord {
 
 export interface TikTokTokensOptions {
   connection: TikTokConnection;
-  store: Store;
+  store: Records & Locks;
   http?: HttpCall;
   /** Per refresh call; must stay well under the 30 s lock. */
   timeoutMs?: number;
@@ -70,7 +70,7 @@ const NOT_SENT = 'the message was not sent.';
 export class TikTokTokens {
   readonly connectionId: string;
   private readonly connection: TikTokConnection;
-  private readonly store: Store;
+  private readonly store: Records & Locks;
   private readonly http: HttpCall;
   private readonly timeoutMs: number;
   private readonly lockWaitMs: number;

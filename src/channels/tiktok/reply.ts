@@ -1,15 +1,16 @@
 /**
- * TikTok's part in delivering agent replies (src/outbound/reply-job.ts): the 48-hour and message-count rules,
+ * TikTok's part in delivering agent replies (src/jobs/reply.ts): the 48-hour and message-count rules,
  * the send bodies (addressed to TikTok's conversation id, not to the customer), images uploaded first.
  */
-import type { TikTokConnection } from '../../config.js';
+import type { ChannelReplier } from '../../core/channel.js';
+import type { Clock } from '../../core/clock.js';
 import type { OutboundMessageCommand } from '../../core/commands.js';
-import type { ConversationState } from '../../store/store.js';
-import { decideTikTokReply, tiktokReplyWindow } from '../../core/window.js';
-import type { ChannelReplier } from '../../outbound/reply-job.js';
+import type { ConversationState } from '../../core/conversation.js';
 import type { TikTokClient } from './api-client.js';
+import type { TikTokConnection } from './config.js';
 import { tiktokPauseKey } from './errors.js';
 import { buildTikTokSendRequests, buildTikTokTyping, type TikTokSendStep } from './send.js';
+import { decideTikTokReply, tiktokReplyWindow } from './window.js';
 
 /** The reply steps, each carrying its conversation id and window end so `send` needs nothing else. */
 interface AddressedStep {
@@ -25,7 +26,7 @@ const NO_THREAD =
   'This customer reached the brand through a TikTok mention, a comment or from the EEA/UK, which TikTok does not ' +
   'let a business answer by direct message. Reply on TikTok itself.';
 
-export function createTikTokReplier(connection: TikTokConnection, client: TikTokClient): ChannelReplier {
+export function createTikTokReplier(connection: TikTokConnection, client: TikTokClient, clock: Clock): ChannelReplier {
   const stepsFor = (command: OutboundMessageCommand, conversationId: string) =>
     buildTikTokSendRequests(command, { businessId: connection.businessId, conversationId });
   return {
@@ -42,7 +43,7 @@ export function createTikTokReplier(connection: TikTokConnection, client: TikTok
     },
     send(request, conversation) {
       const { step, conversationId } = request as AddressedStep;
-      const endsAt = tiktokReplyWindow(conversation, Date.now()).endsAt;
+      const endsAt = tiktokReplyWindow(conversation, clock()).endsAt;
       const opts = endsAt !== undefined ? { windowClosedAt: endsAt } : {};
       if (step.kind === 'image') {
         return client.sendImageFromUrl(conversationId, step.url, { ...opts, ...(step.mime ? { mime: step.mime } : {}), ...(step.filename ? { filename: step.filename } : {}) });
@@ -51,7 +52,7 @@ export function createTikTokReplier(connection: TikTokConnection, client: TikTok
     },
     async sendTyping(_customerId, conversation: ConversationState) {
       // Whether a typing indicator counts against TikTok's message budget is unconfirmed: only when unlimited.
-      if (!conversation.threadId || tiktokReplyWindow(conversation, Date.now()).remaining !== undefined) return;
+      if (!conversation.threadId || tiktokReplyWindow(conversation, clock()).remaining !== undefined) return;
       await client.send(buildTikTokTyping(connection.businessId, conversation.threadId));
     },
   };

@@ -2,12 +2,12 @@
  * Customer profiles (name, username, picture) for the Genesys `from` fields: fetched once per customer,
  * cached for a day, and never in the way of a message. A failed lookup is remembered for an hour so a
  * platform that refuses (no consent yet, a blocked user) is not asked again for every message.
- * Instagram: https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile
+ * Each channel module says whether it has a profile API (ChannelConnection.profile).
  */
+import type { Clock } from '../core/clock.js';
 import type { CustomerProfile } from '../core/events.js';
+import type { Records } from '../core/store.js';
 import type { Logger } from '../logger.js';
-import type { Clock, Store } from '../store/store.js';
-
 
 export type ProfileFetcher = (customerId: string) => Promise<CustomerProfile>;
 export type ProfileLookup = (connectionId: string, customerId: string) => Promise<CustomerProfile | undefined>;
@@ -17,7 +17,7 @@ const FRESH_MS = 24 * 60 * 60 * 1000;
 const RETRY_FAILED_AFTER_MS = 60 * 60 * 1000;
 
 export function createProfileLookup(deps: {
-  store: Store;
+  store: Records;
   clock: Clock;
   logger: Logger;
   /** Per connection id; connections without one have no profiles. */
@@ -40,7 +40,7 @@ export function createProfileLookup(deps: {
 
 /** The cached profile, or a fresh one (cached for a day), or nothing (remembered for an hour). */
 async function lookUp(
-  deps: { store: Store; clock: Clock; logger: Logger },
+  deps: { store: Records; clock: Clock; logger: Logger },
   fetcher: ProfileFetcher,
   connectionId: string,
   customerId: string,

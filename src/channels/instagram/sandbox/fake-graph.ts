@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { listenOnLoopback } from './listen.js';
+import { listenOnLoopback } from '../../../net/loopback.js';
 
 export interface FakeProfile {
   name?: string;

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { listenOnLoopback } from './listen.js';
+import { listenOnLoopback } from '../../../net/loopback.js';
 
 export interface FakeTikTokOptions {
   /** 0 or absent: any free port. */

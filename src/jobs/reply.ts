@@ -1,6 +1,6 @@
 /**
  * The job that delivers one agent reply to the customer's platform, then reports the outcome to Genesys.
- * Channel-neutral: each platform plugs in a ChannelReplier (window rule, request building, sending).
+ * Channel-neutral: each channel module plugs in a ChannelReplier (window rule, request building, sending).
  *
  * - The window is checked before the first call; a reply that may not be sent never reaches the platform.
  * - A reply of several parts (long text, attachments) records its progress after each part, so a retry
@@ -11,39 +11,21 @@
  * - Delivered once every part was accepted; Failed (with the reason and a sentence for the agent) when the
  *   job is dead-lettered: refused by the window rule, rejected by the platform, or out of retries.
  */
-import type { ConnectionConfig } from '../config.js';
+import { z } from 'zod';
+import type { ChannelReplier, ConnectionDirectory, ReplyVerdict } from '../core/channel.js';
+import type { Clock } from '../core/clock.js';
 import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.js';
-import { PermanentError, RetryableError, type GenesysReasonCode } from '../core/errors.js';
 import { conversationKey, replyQueueKey } from '../core/conversation.js';
+import type { ConversationState } from '../core/conversation.js';
+import { PermanentError, RetryableError, type GenesysReasonCode } from '../core/errors.js';
+import type { JobHandler } from '../core/jobs.js';
+import type { Conversations, JobSink, NewJob, Pauses, Records } from '../core/store.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { JobHandler } from '../queue/worker.js';
-import type { Clock, ConversationState, Job, NewJob, Store } from '../store/store.js';
-import { receiptJob } from './receipt-job.js';
+import { defineJobKind, type PayloadOf } from './kinds.js';
 import { PLATFORM_MESSAGE, linkTtlMs, type PlatformMessageLink } from './links.js';
-
-export const REPLY_JOB = 'reply.send';
-
-export interface ReplyJob {
-  connectionId: string;
-  command: OutboundCommand;
-}
-
-export type ReplyDecision = { send: true; tag?: string } | { send: false; reason: GenesysReasonCode; sentence: string };
-
-/** What one platform must provide to deliver agent replies. */
-export interface ChannelReplier {
-  /** The account's rate-limit pause key: while it is paused no reply of this account is attempted. */
-  readonly pauseKey: string;
-  /** The platform's reply-window rule, before any call is made. */
-  decide(command: OutboundMessageCommand, conversation: ConversationState, now: number): ReplyDecision;
-  /** The platform calls that make up this reply, in order. */
-  build(command: OutboundMessageCommand, decision: Extract<ReplyDecision, { send: true }>, conversation: ConversationState): unknown[];
-  /** One platform call; `conversation` lets a "window closed" refusal say when it closed. */
-  send(request: unknown, conversation: ConversationState): Promise<{ messageId?: string; pauseUntil?: number }>;
-  /** Best effort; a platform may decline (TikTok: not while its message budget is limited). */
-  sendTyping(customerId: string, conversation: ConversationState): Promise<void>;
-}
+import { outboundCommandSchema } from './payloads.js';
+import { receiptJob } from './receipt.js';
 
 /** Delivery progress of one Genesys message, kept between attempts. */
 interface ReplyProgress {
@@ -54,32 +36,32 @@ interface ReplyProgress {
 
 const PROGRESS = 'reply-progress';
 
+export const replyJobKind = defineJobKind('reply.send', 1, z.object({ connectionId: z.string(), command: outboundCommandSchema }));
+export type ReplyPayload = PayloadOf<typeof replyJobKind>;
+
+/** The job for one agent message, ordered with the echoes and reads of the customer's replies queue. */
 export function replyJob(connectionId: string, command: OutboundCommand): NewJob {
-  const payload: ReplyJob = { connectionId, command };
-  return {
-    dedupeKey: `genesys:${connectionId}:${command.genesysMessageId}`,
-    conversationKey: replyQueueKey(connectionId, command.customerId),
-    kind: REPLY_JOB,
-    payload,
-  };
+  return replyJobKind.job(
+    { connectionId, command },
+    { dedupeKey: `genesys:${connectionId}:${command.genesysMessageId}`, conversationKey: replyQueueKey(connectionId, command.customerId) },
+  );
 }
 
 export function createReplyHandler(deps: {
-  store: Store;
-  repliers: ReadonlyMap<string, { connection: ConnectionConfig; replier: ChannelReplier }>;
+  store: JobSink & Conversations & Records & Pauses;
+  connections: ConnectionDirectory;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
   /** Called after receipt jobs were stored, to wake the worker. */
   onEnqueued: () => void;
-}): JobHandler {
+}): JobHandler<ReplyPayload> {
   const { store, clock, logger } = deps;
 
-  function target(job: Job) {
-    const { connectionId, command } = job.payload as ReplyJob;
-    const found = deps.repliers.get(connectionId);
-    if (!found) throw new PermanentError(`The bridge no longer has a connection "${connectionId}"; the reply was not sent.`, { reason: 'InvalidDestination' });
-    return { connectionId, command, ...found };
+  function replierOf(connectionId: string): ChannelReplier {
+    const linked = deps.connections.get(connectionId);
+    if (!linked) throw new PermanentError(`The bridge no longer has a connection "${connectionId}"; the reply was not sent.`, { reason: 'InvalidDestination' });
+    return linked.clients.replier;
   }
 
   async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier): Promise<void> {
@@ -88,7 +70,7 @@ export function createReplyHandler(deps: {
       store.getRecord<ReplyProgress>(PROGRESS, progressKey),
       store.getConversation(conversationKey(connectionId, command.customerId)),
     ]);
-    let decision: Extract<ReplyDecision, { send: true }>;
+    let decision: Extract<ReplyVerdict, { send: true }>;
     if (saved) {
       // Already under way: finish with the decision taken before the first part, whatever the clock says now.
       decision = saved.tag ? { send: true, tag: saved.tag } : { send: true };
@@ -121,12 +103,12 @@ export function createReplyHandler(deps: {
   }
 
   return {
-    pauseKeys(job) {
-      const found = deps.repliers.get((job.payload as ReplyJob).connectionId);
-      return found ? [found.replier.pauseKey] : [];
+    pauseKeys({ connectionId }) {
+      const linked = deps.connections.get(connectionId);
+      return linked ? [linked.clients.replier.pauseKey] : [];
     },
-    async run(job) {
-      const { connectionId, command, replier } = target(job);
+    async run({ connectionId, command }) {
+      const replier = replierOf(connectionId);
       if (command.kind === 'typing') {
         // Best effort: a typing indicator that arrives late is worse than none, so it is never retried.
         const conversation = await store.getConversation(conversationKey(connectionId, command.customerId));
@@ -137,8 +119,7 @@ export function createReplyHandler(deps: {
       }
       await deliver(connectionId, command, replier);
     },
-    async onDeadLetter(job, error) {
-      const { connectionId, command } = job.payload as ReplyJob;
+    async onDeadLetter({ connectionId, command }, error) {
       if (command.kind !== 'message') return;
       const progress = await store.getRecord<ReplyProgress>(PROGRESS, `${connectionId}:${command.genesysMessageId}`);
       const { reason, sentence } = failureFor(error);
@@ -154,7 +135,7 @@ export function createReplyHandler(deps: {
           message: partial + sentence,
         }),
       ]);
-      deps.metrics.jobs.inc({ kind: REPLY_JOB, outcome: `failed_${reason}` });
+      deps.metrics.jobs.inc({ kind: replyJobKind.kind, outcome: `failed_${reason}` });
       deps.onEnqueued();
     },
   };

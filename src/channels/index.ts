@@ -1,0 +1,9 @@
+/**
+ * The registry: the one place that lists the channels. Everything else (configuration, HTTP routes, intake,
+ * jobs, sandbox, CLI) loops over it; adding a channel is one module and one line here (docs/adding-a-channel.md).
+ */
+import type { ChannelModule } from '../core/channel.js';
+import { InstagramModule } from './instagram/index.js';
+import { TikTokModule } from './tiktok/index.js';
+
+export const CHANNELS: readonly ChannelModule[] = [InstagramModule, TikTokModule] as unknown as readonly ChannelModule[];

@@ -1,0 +1,69 @@
+/**
+ * The Instagram channel (Meta's Instagram messaging, Instagram Login or Messenger Platform): everything the bridge
+ * knows about Instagram, as one module. The platform's rules are in ./README.md.
+ */
+import type { ChannelModule } from '../../core/channel.js';
+import { instagramConnectionSchema, type InstagramConnection } from './config.js';
+import { classifyGraphError } from './errors.js';
+import { GraphClient } from './graph-client.js';
+import { parseInstagramWebhook } from './parse.js';
+import { createInstagramReplier } from './reply.js';
+import { answerMetaHandshake, verifyMetaSignature } from './verify.js';
+import { instagramReplyWindow } from './window.js';
+
+const SIGNATURE_HEADER = 'x-hub-signature-256';
+
+export const InstagramModule: ChannelModule<InstagramConnection> = {
+  name: 'instagram',
+  labels: { source: 'Instagram DM', platform: 'Instagram', app: 'the Instagram app' },
+  configSchema: instagramConnectionSchema,
+  accountId: (connection) => connection.accountId,
+
+  webhook: {
+    path: '/webhooks/instagram',
+    verifier(connections) {
+      // One Meta app (one URL) can serve several accounts: every secret that may sign a delivery.
+      const secrets = [...new Set(connections.flatMap((c) => [c.appSecret, ...c.extraAppSecrets]))];
+      return (raw, headers) => {
+        const verdict = verifyMetaSignature(raw, headers.get(SIGNATURE_HEADER), secrets);
+        if (verdict.ok) return { ok: true, signer: secrets[verdict.secretIndex]! };
+        const message =
+          verdict.reason === 'mismatch'
+            ? 'X-Hub-Signature-256 does not match the body for any configured app secret'
+            : 'X-Hub-Signature-256 must be sha256=<64 hex digits>';
+        return { ok: false, reason: verdict.reason, message };
+      };
+    },
+    signers: (connection) => [connection.appSecret, ...connection.extraAppSecrets],
+    parse: parseInstagramWebhook,
+    // Meta expects a 200 for everything it should not redeliver, including items deliberately ignored.
+    acknowledge: () => new Response('EVENT_RECEIVED', { status: 200, headers: { 'content-type': 'text/plain' } }),
+    /**
+     * Meta's subscription handshake: echo hub.challenge as the raw body when the verify token matches.
+     * https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+     */
+    handshake(params, connections) {
+      const challenge = answerMetaHandshake(params, [...new Set(connections.map((c) => c.verifyToken))]);
+      return challenge === null
+        ? { ok: false, message: 'hub.mode must be subscribe and hub.verify_token must match a connection' }
+        : { ok: true, body: challenge };
+    },
+  },
+
+  connect(connection, { clock, metrics, logger }) {
+    const graph = new GraphClient({ connection, metrics, logger, clock });
+    return { replier: createInstagramReplier(connection, graph), profile: (customerId) => graph.getProfile(customerId) };
+  },
+
+  replyWindow(conversation, connection) {
+    const window = instagramReplyWindow(conversation.lastInboundAt);
+    return {
+      ...(window.standardEndsAt !== undefined ? { endsAt: window.standardEndsAt } : {}),
+      ...(connection.humanAgentTag && window.humanAgentEndsAt !== undefined ? { humanAgentEndsAt: window.humanAgentEndsAt } : {}),
+    };
+  },
+  readsAreWatermarks: false,
+  classifyError: (status, bodyText, { connection, now }) =>
+    status >= 200 && status < 300 ? undefined : classifyGraphError(status, bodyText, { accountId: connection.accountId, now }),
+  sandbox: () => import('./sandbox/index.js').then((m) => m.instagramSandbox),
+};

@@ -1,0 +1,95 @@
+/**
+ * The TikTok channel (TikTok API for Business, Business Messaging): everything the bridge knows about TikTok, as
+ * one module. The platform's rules are in ./README.md.
+ */
+import type { ChannelModule, SignatureVerdict } from '../../core/channel.js';
+import type { ParseResult } from '../../core/events.js';
+import { TikTokClient } from './api-client.js';
+import { TikTokTokens } from './auth.js';
+import { tiktokConnectionSchema, type TikTokConnection } from './config.js';
+import { classifyTikTokError, tiktokEnvelopeOf } from './errors.js';
+import { tiktokMediaSource } from './media.js';
+import { parseTikTokWebhook } from './parse.js';
+import { createTikTokReplier } from './reply.js';
+import { verifyTikTokSignature } from './verify.js';
+import { TIKTOK_REPLY_WINDOW } from './window.js';
+
+const SIGNATURE_MESSAGES = {
+  stale: 'the signed timestamp is outside the accepted tolerance',
+  mismatch: 'TikTok-Signature does not match the body for any configured app secret',
+  missing: 'TikTok-Signature must be t=<unix seconds>,s=<hex HMAC-SHA256>',
+  malformed: 'TikTok-Signature must be t=<unix seconds>,s=<hex HMAC-SHA256>',
+} as const;
+
+/** TikTok retries anything but a 200 for up to 72 hours (https://business-api.tiktok.com/portal/docs?id=1832190670631937). */
+const acknowledge = () => Response.json({ code: 0, message: 'OK' }, { status: 200 });
+
+/** A removed authorization stops every call of the connection: the operator must hear of it, loudly. */
+function withOperatorAlerts(result: ParseResult): ParseResult {
+  for (const skipped of result.skipped) {
+    if (skipped.reason === 'authorization_removed') skipped.alert = 'TikTok says a business removed its authorization: re-authorize the connection';
+  }
+  return result;
+}
+
+export const TikTokModule: ChannelModule<TikTokConnection> = {
+  name: 'tiktok',
+  labels: { source: 'TikTok DM', platform: 'TikTok', app: 'the TikTok app' },
+  configSchema: tiktokConnectionSchema,
+  // Genesys fetches TikTok media from the bridge's own /media route (design.md, Media).
+  configProblems: (connections, server) =>
+    connections.length > 0 && !server.publicUrl
+      ? ['server.publicUrl: required with a TikTok connection (Genesys fetches TikTok media from the bridge)']
+      : [],
+  accountId: (connection) => connection.businessId,
+
+  webhook: {
+    path: '/webhooks/tiktok',
+    verifier(connections) {
+      // One developer app (one webhook URL) may serve several business accounts, each app with its own secret.
+      const tolerance = new Map<string, number>();
+      for (const c of connections) tolerance.set(c.appSecret, Math.max(tolerance.get(c.appSecret) ?? 0, c.signatureToleranceSec));
+      return (raw, headers, now): SignatureVerdict => {
+        const header = headers.get('tiktok-signature');
+        let failure: keyof typeof SIGNATURE_MESSAGES = 'mismatch';
+        for (const [secret, toleranceSec] of tolerance) {
+          const verdict = verifyTikTokSignature(raw, header, secret, { now, toleranceSec });
+          if (verdict.ok) return { ok: true, signer: secret };
+          failure = verdict.reason;
+          if (failure === 'missing' || failure === 'malformed') break;
+        }
+        return { ok: false, reason: failure, message: SIGNATURE_MESSAGES[failure] };
+      };
+    },
+    signers: (connection) => [connection.appSecret],
+    parse: (body) => withOperatorAlerts(parseTikTokWebhook(body)),
+    acknowledge,
+  },
+
+  connect(connection, { store, clock, metrics, logger }) {
+    const tokens = new TikTokTokens({
+      connection,
+      store,
+      clock,
+      metrics,
+      logger,
+      onReauthorizationRequired: (id) => metrics.reauthorizationRequired.set({ connection: id }, 1),
+    });
+    const client = new TikTokClient({ connection, tokens, clock, metrics, logger });
+    return { replier: createTikTokReplier(connection, client, clock), media: tiktokMediaSource(client) };
+  },
+
+  // TikTok has no profile API for customers, but every message names the sender's username.
+  senderProfile(message) {
+    const username = message.attributes['dmbridge.tiktok.username'];
+    return username ? { username } : undefined;
+  },
+  replyWindow: (conversation) =>
+    conversation.lastInboundAt === undefined ? {} : { endsAt: conversation.lastInboundAt + TIKTOK_REPLY_WINDOW.standardMs },
+  // TikTok reads are a watermark over the whole conversation (tiktok-messaging.md key fact 34).
+  readsAreWatermarks: true,
+  mediaKeyMaterial: (connection) => [connection.appSecret],
+  classifyError: (status, bodyText, { connection, now }) =>
+    classifyTikTokError(status, tiktokEnvelopeOf(bodyText) ?? bodyText, { businessId: connection.businessId, now }),
+  sandbox: () => import('./sandbox/index.js').then((m) => m.tiktokSandbox),
+};

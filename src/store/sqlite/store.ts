@@ -1,0 +1,251 @@
+/**
+ * The default store engine: one SQLite file (better-sqlite3, WAL) shared by the HTTP intake and the workers
+ * of one instance.
+ *
+ * Every write (accept, enqueue, lease, complete, retry, dead letter, records) goes through the group commit
+ * (../group-commit.ts). In WAL mode every commit appends each page it touched, so many small transactions cost
+ * far more than one that carries them all; this is what lets one instance acknowledge thousands of webhooks per
+ * second while its worker delivers.
+ *
+ * Durability: a batch holding an accept or enqueue commits with `synchronous = FULL`, which in WAL mode fsyncs
+ * the commit, so a resolved `accept` (an acknowledged webhook) survives kill -9 and power loss. A batch of worker
+ * bookkeeping only commits with `synchronous = NORMAL`: that survives a process crash, and because the WAL is
+ * sequential the next FULL commit makes it durable too. On power loss the latest bookkeeping may be lost, so a
+ * job delivered just before may run again with the same message id (at-least-once); nothing acknowledged is.
+ * https://www.sqlite.org/pragma.html#pragma_synchronous , https://www.sqlite.org/wal.html
+ *
+ * Ordering: the `head` column marks the one job of each conversation that may run next (the lowest id among
+ * its pending and leased jobs when it became head). It is maintained in the same transaction as every state
+ * change, which turns "the head of each conversation that is due" into a range read on a small partial index
+ * instead of a GROUP BY over the whole backlog on every lease call.
+ */
+import type Database from 'better-sqlite3';
+import type { Clock } from '../../core/clock.js';
+import type { ConversationState } from '../../core/conversation.js';
+import type {
+  CustomerMessageFact,
+  DeadJob,
+  EnqueueResult,
+  InboxBatch,
+  Job,
+  LeaseOptions,
+  NewJob,
+  QueueStats,
+  RetryOptions,
+  Store,
+} from '../../core/store.js';
+import { GroupCommit } from '../group-commit.js';
+import {
+  byJobId,
+  conversationFromRow,
+  deadJobFromRow,
+  jobFromRow,
+  parseJobId,
+  toJobInsert,
+  type ConversationRow,
+  type DeadJobRow,
+  type JobInsert,
+  type JobRow,
+} from '../rows.js';
+import { immediate } from './schema.js';
+import { PURGE_CHUNK, prepareAll, type Statements } from './statements.js';
+
+/** One caller's write, waiting for the next group commit. */
+interface Write {
+  run(now: number): unknown;
+  /** True for accepts and enqueues: the commit must be fsynced before the caller may acknowledge a webhook. */
+  durable: boolean;
+}
+
+export class SqliteStore implements Store {
+  private readonly stmt: Statements;
+  private readonly commits: GroupCommit<Write>;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly clock: Clock,
+    enqueueSync: 'FULL' | 'NORMAL',
+  ) {
+    this.stmt = prepareAll(db);
+    const syncDurable = db.prepare(`PRAGMA synchronous = ${enqueueSync}`);
+    const syncBookkeeping = db.prepare('PRAGMA synchronous = NORMAL');
+    syncBookkeeping.run();
+    const runBatch = immediate(db, (batch: Write[], now: number) => batch.map((write) => write.run(now)));
+    this.commits = new GroupCommit<Write>((batch) => {
+      const durable = batch.some((write) => write.durable);
+      if (durable) syncDurable.run();
+      try {
+        return runBatch(batch, this.clock());
+      } finally {
+        if (durable) syncBookkeeping.run();
+      }
+    });
+  }
+
+  /** The jobs, their dedupe keys and the customer-message facts in one fsynced transaction. */
+  accept(batch: InboxBatch): Promise<EnqueueResult> {
+    let inserts: JobInsert[];
+    try {
+      inserts = batch.jobs.map(toJobInsert);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (inserts.length === 0 && batch.customerMessages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
+    return this.write((now) => {
+      const result = this.insertJobs(inserts, now);
+      for (const fact of batch.customerMessages) this.recordFact(fact);
+      return result;
+    }, true);
+  }
+
+  /** A dedupe key seen before (or earlier in this call) is dropped; resolves once the batch is fsynced. */
+  enqueue(jobs: NewJob[]): Promise<EnqueueResult> {
+    return this.accept({ jobs, customerMessages: [] });
+  }
+
+  async lease(opts: LeaseOptions): Promise<Job[]> {
+    if (opts.limit <= 0) return [];
+    const rows = await this.write(
+      (now) => this.stmt.lease.all({ owner: opts.owner, until: now + opts.leaseMs, now, limit: opts.limit }) as JobRow[],
+    );
+    return rows.map(jobFromRow).sort(byJobId);
+  }
+
+  async complete(jobId: string, owner: string): Promise<boolean> {
+    const id = parseJobId(jobId);
+    if (id === undefined) return false;
+    return this.write((now) => this.settleHead(this.stmt.complete, { id: Number(id), owner, now }));
+  }
+
+  async retry(jobId: string, owner: string, opts: RetryOptions): Promise<boolean> {
+    const id = parseJobId(jobId);
+    if (id === undefined) return false;
+    const counted = opts.countAttempt ? 1 : 0;
+    return this.write(
+      (now) => this.stmt.retry.run({ id: Number(id), owner, now, runAt: opts.runAt, error: opts.error, counted }).changes === 1,
+    );
+  }
+
+  async deadLetter(jobId: string, owner: string, error: string): Promise<boolean> {
+    const id = parseJobId(jobId);
+    if (id === undefined) return false;
+    return this.write((now) => this.settleHead(this.stmt.deadLetter, { id: Number(id), owner, now, error }));
+  }
+
+  async recordCustomerMessage(conversationKey: string, at: number, threadId?: string): Promise<void> {
+    await this.write(() => this.recordFact({ conversationKey, at, ...(threadId !== undefined ? { threadId } : {}) }));
+  }
+
+  async recordReplySent(conversationKey: string): Promise<void> {
+    await this.write(() => this.stmt.recordReplySent.run(conversationKey));
+  }
+
+  async getConversation(conversationKey: string): Promise<ConversationState> {
+    return conversationFromRow(this.stmt.getConversation.get(conversationKey) as ConversationRow | undefined);
+  }
+
+  async acquireLock(name: string, owner: string, until: number): Promise<boolean> {
+    return this.write((now) => this.stmt.acquireLock.run({ name, owner, until, now }).changes === 1);
+  }
+
+  async releaseLock(name: string, owner: string): Promise<void> {
+    await this.write(() => this.stmt.releaseLock.run(name, owner));
+  }
+
+  async putRecord(namespace: string, key: string, value: unknown, expiresAt: number): Promise<void> {
+    const json = JSON.stringify(value ?? null);
+    await this.write(() => this.stmt.putRecord.run(namespace, key, json, expiresAt));
+  }
+
+  async getRecord<T>(namespace: string, key: string): Promise<T | undefined> {
+    const row = this.stmt.getRecord.get(namespace, key, this.clock()) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  async pause(key: string, until: number): Promise<void> {
+    this.stmt.pause.run(key, until);
+  }
+
+  async pausedUntil(key: string): Promise<number> {
+    const row = this.stmt.pausedUntil.get(key, this.clock()) as { until: number } | undefined;
+    return row?.until ?? 0;
+  }
+
+  /** Deletes in chunks, yielding to the event loop between them; expired pauses go too. */
+  async purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }> {
+    const dedupeKeys = await this.deleteInChunks(this.stmt.purgeDedupe, opts.dedupeBefore);
+    const jobs = await this.deleteInChunks(this.stmt.purgeDone, opts.doneBefore);
+    await this.deleteInChunks(this.stmt.purgeRecords, this.clock());
+    this.stmt.purgePauses.run(this.clock());
+    return { dedupeKeys, jobs };
+  }
+
+  /** `done` counts finished jobs kept until `purge` removes them (the bridge keeps them one day). */
+  async stats(): Promise<QueueStats> {
+    const stats: QueueStats = { pending: 0, leased: 0, dead: 0, done: 0 };
+    for (const row of this.stmt.countActive.all() as { state: 'pending' | 'leased'; n: number }[]) stats[row.state] = row.n;
+    stats.done = (this.stmt.countDone.get() as { n: number }).n;
+    stats.dead = (this.stmt.countDead.get() as { n: number }).n;
+    return stats;
+  }
+
+  /** Oldest failures first. */
+  async listDead(limit: number): Promise<DeadJob[]> {
+    return (this.stmt.listDead.all(limit) as DeadJobRow[]).map(deadJobFromRow);
+  }
+
+  async requeueDead(jobId: string): Promise<boolean> {
+    const id = parseJobId(jobId);
+    if (id === undefined) return false;
+    return this.stmt.requeueDead.run({ id: Number(id), now: this.clock() }).changes === 1;
+  }
+
+  /** Writes whatever is still waiting for its group commit, then closes the file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.commits.close();
+    this.db.close();
+  }
+
+  private write<T>(run: (now: number) => T, durable = false): Promise<T> {
+    return this.commits.submit<T>({ run, durable });
+  }
+
+  private recordFact(fact: CustomerMessageFact): void {
+    this.stmt.recordCustomerMessage.run({ key: fact.conversationKey, at: fact.at, threadId: fact.threadId ?? null });
+  }
+
+  /** Settles a head job and promotes the next job of its conversation; false when the lease was lost. */
+  private settleHead(stmt: Database.Statement, params: Record<string, unknown>): boolean {
+    const row = stmt.get(params) as { conversation_key: string } | undefined;
+    if (!row) return false;
+    this.stmt.promoteNext.run(row.conversation_key);
+    return true;
+  }
+
+  /** One caller's jobs, inside the group transaction. A dedupe key seen before (or earlier in this call) is dropped. */
+  private insertJobs(jobs: JobInsert[], now: number): EnqueueResult {
+    const result = { accepted: 0, duplicates: 0 };
+    for (const job of jobs) {
+      if (this.stmt.insertDedupe.run(job.dedupeKey, now).changes === 0) {
+        result.duplicates++;
+        continue;
+      }
+      this.stmt.insertJob.run({ ...job, now });
+      result.accepted++;
+    }
+    return result;
+  }
+
+  private async deleteInChunks(stmt: Database.Statement, before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = stmt.run(before).changes;
+      total += deleted;
+      if (deleted < PURGE_CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
