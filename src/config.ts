@@ -44,7 +44,7 @@ const server = z
      * connections share already (their channel modules say which).
      */
     mediaSigningKey: z.string().min(32, 'must be at least 32 characters').optional(),
-    /** Largest webhook body accepted; Meta batches up to 1000 updates in one POST. */
+    /** Largest webhook body accepted; a platform may batch up to 1000 updates in one POST. */
     bodyLimitBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
     /** A request (headers and body) must arrive within this time, or the connection is closed with 408. */
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
@@ -62,7 +62,7 @@ export function configSchemaFor(channels: readonly ChannelModule[]) {
     server,
     store: storeUrl.default('sqlite:./data/dmbridge.db'),
     postgres: postgresOptionsSchema,
-    /** Dedupe keys are kept at least this long; Meta retries for up to 36 h, so 7 days leaves room. */
+    /** Dedupe keys are kept at least this long; platforms retry for up to 72 h, so 7 days leaves room. */
     dedupeRetentionDays: z.number().min(7, 'must be at least 7 days').default(7),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

@@ -23,12 +23,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['channel', 'reason'] as const,
       registers: [registry],
     }),
-    eventsAccepted: new Counter({
-      name: 'dmbridge_events_accepted_total',
-      help: 'Normalized events stored for delivery, by channel and kind',
-      labelNames: ['channel', 'kind'] as const,
-      registers: [registry],
-    }),
     /** Settled jobs: `done`, `retry`, `paused`, `dead`. */
     jobs: new Counter({
       name: 'dmbridge_jobs_total',
@@ -36,7 +30,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['kind', 'outcome'] as const,
       registers: [registry],
     }),
-    /** Calls to other services by target (`genesys`, `instagram`) and HTTP status (or `timeout`/`network`). */
+    /** Calls to other services by target (`genesys` or a channel's name) and HTTP status (or `timeout`/`network`). */
     outboundRequests: new Counter({
       name: 'dmbridge_outbound_requests_total',
       help: 'HTTP calls made to other services, by target, operation and status',

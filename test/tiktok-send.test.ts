@@ -22,8 +22,7 @@ function command(over: Partial<OutboundMessageCommand> = {}): OutboundMessageCom
   };
 }
 
-const build = (over: Partial<OutboundMessageCommand> = {}, quoteMessageId?: string) =>
-  buildTikTokSendRequests(command(over), { businessId: BUSINESS, conversationId: CONVERSATION, ...(quoteMessageId ? { quoteMessageId } : {}) });
+const build = (over: Partial<OutboundMessageCommand> = {}) => buildTikTokSendRequests(command(over), { businessId: BUSINESS, conversationId: CONVERSATION });
 const texts = (steps: TikTokSendStep[]) => steps.map((s) => (s.kind === 'send' && s.body.message_type === 'TEXT' ? s.body.text.body : undefined));
 
 function thrown(fn: () => unknown): PermanentError {
@@ -103,13 +102,6 @@ describe('buildTikTokSendRequests', () => {
     expect(parts.length).toBe(3);
     expect(parts.join('')).toBe(text);
     expect(parts.every((p) => p!.length <= 6000)).toBe(true);
-  });
-
-  it('quotes a message on the first text part only', () => {
-    const steps = build({ text: 'a '.repeat(4000) }, 'u5Bu+qc6lAghuOel==');
-    expect(steps).toHaveLength(2);
-    expect(steps[0]).toMatchObject({ body: { referenced_message_info: { referenced_message_id: 'u5Bu+qc6lAghuOel==' } } });
-    expect(steps[1]!.kind === 'send' && 'referenced_message_info' in steps[1]!.body).toBe(false);
   });
 
   it('turns up to 3 short quick replies into one QA_BUTTON_CARD titled with the prompt', () => {

@@ -17,11 +17,11 @@ import type { Metrics } from '../metrics.js';
 
 /** How the platform reads to the agent, to Architect and in the logs. */
 export interface ChannelLabels {
-  /** `dmbridge.source` and the agent's view of where a message came from, e.g. `Instagram DM`. */
+  /** `dmbridge.source` and the agent's view of where a message came from, e.g. `Acme DM`. */
   source: string;
-  /** The platform, as a sentence names it: `Instagram`. */
+  /** The platform, as a sentence names it: `Acme`. */
   platform: string;
-  /** Where the brand's own replies come from when not sent through the bridge: `the Instagram app`. */
+  /** Where the brand's own replies come from when not sent through the bridge: `the Acme app`. */
   app: string;
 }
 
@@ -34,7 +34,7 @@ export type WebhookVerifier = (raw: Uint8Array, headers: Headers, now: number) =
 
 /** The platform's webhook: where it arrives, how it is authenticated, parsed and acknowledged. */
 export interface ChannelWebhook<C extends Connection> {
-  /** The route, e.g. `/webhooks/instagram`. */
+  /** The route, e.g. `/webhooks/acme`. */
   path: string;
   /** Throws when a connection has no usable secret: verification never silently passes (fail closed). */
   verifier(connections: readonly C[]): WebhookVerifier;
@@ -44,7 +44,7 @@ export interface ChannelWebhook<C extends Connection> {
   parse(body: unknown): ParseResult;
   /** The answer once the delivery is stored (or deliberately ignored). */
   acknowledge(): Response;
-  /** A subscription handshake on GET of the same path (Meta's), if the platform has one. */
+  /** A subscription handshake on GET of the same path, if the platform has one. */
   handshake?(params: URLSearchParams, connections: readonly C[]): { ok: true; body: string } | { ok: false; message: string };
 }
 

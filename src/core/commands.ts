@@ -5,7 +5,7 @@
  */
 import type { MediaType } from './events.js';
 
-/** Who typed it. Meta's HUMAN_AGENT tag may only ever carry a human's words. */
+/** Who typed it. A platform's human-agent tag may only ever carry a human's words. */
 export type OriginatingEntity = 'Human' | 'Bot' | 'Unknown';
 
 export interface OutboundAttachment {
@@ -68,7 +68,7 @@ export type OutboundCommand = OutboundMessageCommand | OutboundTypingCommand;
 
 /**
  * The message text with its `Link` attachments' URLs appended, each as its own paragraph: for platforms with no
- * link attachment (Instagram, TikTok). Empty when there is neither text nor link.
+ * link attachment. Empty when there is neither text nor link.
  */
 export function withLinks(text: string | undefined, attachments: OutboundAttachment[]): string {
   const links = attachments.filter((a) => a.mediaType === 'Link').map((a) => a.url);

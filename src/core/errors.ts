@@ -72,6 +72,8 @@ export const DMB_ERR = {
   MEDIA_EXPIRED: { code: 'DMB_ERR_MEDIA_EXPIRED', status: 410 },
   MEDIA_UNAVAILABLE: { code: 'DMB_ERR_MEDIA_UNAVAILABLE', status: 502 },
   SIGNATURE_STALE: { code: 'DMB_ERR_SIGNATURE_STALE', status: 401 },
+  NOT_FOUND: { code: 'DMB_ERR_NOT_FOUND', status: 404 },
+  INTERNAL: { code: 'DMB_ERR_INTERNAL', status: 500 },
 } as const;
 
 export type DmbErrorName = keyof typeof DMB_ERR;

@@ -28,9 +28,9 @@ export interface InboundAttachment {
 
 interface InboundEventBase {
   channel: ChannelName;
-  /** The brand's account id on the platform (Instagram `entry[].id`, TikTok business open_id). */
+  /** The brand's account id on the platform, as its webhooks carry it: how a delivery finds its connection. */
   accountId: string;
-  /** The customer's platform id (Instagram IGSID, TikTok user id). Becomes Genesys `from.id`. */
+  /** The customer's platform id. Becomes Genesys `from.id`. */
   customerId: string;
   /**
    * Idempotency key, unique per (channel, account, platform message id, event kind, part). A repeat
@@ -41,7 +41,7 @@ interface InboundEventBase {
   timestamp: number;
   /**
    * The platform's own conversation id, where replies must be addressed to it rather than to the customer
-   * (TikTok sends to `conversation_id`). Kept in the conversation state.
+   * (a conversation id). Kept in the conversation state.
    */
   threadId?: string;
 }
@@ -79,8 +79,8 @@ export interface InboundEcho extends InboundEventBase {
   messageId: string;
   text?: string;
   /**
-   * Where the platform says the message was sent from, verbatim (TikTok `message_tag.source`: `API` = through
-   * an API app such as dmbridge, `APP`/`WEB` = a human in TikTok's own apps, `OTHERS`, `UNKNOWN_SOURCE`).
+   * Where the platform says the message was sent from, verbatim, when it says (for example `API` for an API app
+   * such as dmbridge, `APP` for a human in the platform's own app).
    */
   source?: string;
 }
@@ -90,7 +90,7 @@ export type InboundEvent = InboundMessage | InboundRead | InboundEcho;
 /** What the platform tells about a customer, shown in Genesys's `from` fields. */
 export interface CustomerProfile {
   name?: string;
-  /** The platform handle, e.g. an Instagram username: Genesys `nickname`. */
+  /** The platform handle (a username): Genesys `nickname`. */
   username?: string;
   pictureUrl?: string;
 }

@@ -1,6 +1,6 @@
 /**
- * Splits an outbound text into parts a platform accepts, for every channel: Instagram counts UTF-8 bytes, TikTok
- * UTF-16 code units. Pure: no I/O, no clock.
+ * Splits an outbound text into parts a platform accepts, for every channel: some platforms count UTF-8 bytes,
+ * others UTF-16 code units. Pure: no I/O, no clock.
  */
 
 /** The most a part may hold, in the unit the platform counts. */

@@ -47,8 +47,8 @@ export function replyWindow(rule: ReplyWindowRule, lastInboundAt: number | undef
 
 /**
  * Within the standard window: send. After it and before the human-agent window ends: send tagged, but only a
- * human's words on a connection that enabled the tag — never a bot's or an unknown author's (the platform's
- * human-agent rules forbid automated content; https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags).
+ * human's words on a connection that enabled the tag — never a bot's or an unknown author's (platforms' human-agent
+ * rules forbid automated content under the tag; the channel that defines the rule cites its source).
  * Otherwise refuse, with the sentence the agent reads in the Failed receipt.
  */
 export function decideReply(rule: ReplyWindowRule, args: ReplyDecisionArgs): WindowDecision {

@@ -33,7 +33,7 @@ export function buildGenesysInboundMessage(
   event: InboundMessage,
   ctx: {
     connectionId: string;
-    /** What the agent and Architect read as the source, e.g. `Instagram DM` (the channel module's label). */
+    /** What the agent and Architect read as the source: the channel module's `labels.source`. */
     source: string;
     profile?: CustomerProfile;
   },

@@ -39,10 +39,10 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get('/media/:token', (c) => deps.media.serve(c.req.param('token')));
   app.post('/webhooks/genesys/:connectionId', jsonOnly, sizeLimit, (c) => deps.genesys.receive(c.req.param('connectionId'), c.req.raw));
 
-  app.notFound(() => Response.json({ error: 'DMB_ERR_NOT_FOUND', message: 'no such route' }, { status: 404 }));
+  app.notFound(() => refuse('NOT_FOUND', 'no such route'));
   app.onError((err) => {
     deps.logger.error({ err }, 'unhandled error in request');
-    return Response.json({ error: 'DMB_ERR_INTERNAL', message: 'internal error' }, { status: 500 });
+    return refuse('INTERNAL', 'internal error');
   });
   return app;
 }

@@ -1,7 +1,7 @@
 /**
  * The platform's echoes of messages sent to the customer. These jobs run in the customer's reply queue, after any
- * reply enqueued before them, so the send an echo refers to has already recorded its platform message id (an echo
- * can arrive before the send call returns: https://developers.facebook.com/docs/messenger-platform/instagram/features/webhook).
+ * reply enqueued before them, so the send an echo refers to has already recorded its platform message id (a
+ * platform may deliver the echo before its send call returns; the channel READMEs say which do).
  *
  * - An echo of our own reply is dropped: forwarding it would show the agent their own words as the customer's,
  *   and a loop would follow (genesys-open-messaging.md key fact 30).

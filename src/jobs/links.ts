@@ -7,7 +7,7 @@
 /** Record namespace; key `{connectionId}:{platform message id}`. */
 export const PLATFORM_MESSAGE = 'platform-message';
 
-/** Long enough for Meta's 7-day HUMAN_AGENT window and a reaction days later; short enough to stay small. */
+/** Long enough for a 7-day human-agent reply window and a reaction days later; short enough to stay small. */
 export const linkTtlMs = 30 * 24 * 60 * 60 * 1000;
 
 export interface PlatformMessageLink {

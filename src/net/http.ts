@@ -1,5 +1,5 @@
 /**
- * One HTTP call to a platform API (Genesys, Graph, TikTok): the request, its whole answer read as text, and one
+ * One HTTP call to an API (Genesys, a platform): the request, its whole answer read as text, and one
  * deadline covering connect, response and body.
  *
  * Built on node:http(s) with keep-alive agents rather than global fetch: on Node 20, fetch (undici behind

@@ -1,7 +1,7 @@
 /**
  * Instagram webhook body → normalized inbound events (src/core/events.ts). Pure: no I/O, no clock, and it never
  * throws for any JSON value. A malformed item becomes a `skipped` entry with a reason; the rest of the batch is
- * still parsed. Protocol facts: /work/shared/reference/instagram-messaging.md §3 and §11.
+ * still parsed. Protocol facts: docs/protocols/instagram-messaging.md §3 and §11.
  */
 import type {
   InboundAttachment,

@@ -1,6 +1,6 @@
 /**
  * Outbound command (src/core/commands.ts) → Instagram Send API bodies, in the order they must be sent. Pure: no
- * I/O, no clock. Protocol facts: /work/shared/reference/instagram-messaging.md §4 (cited below as §n).
+ * I/O, no clock. Protocol facts: docs/protocols/instagram-messaging.md §4 (cited below as §n).
  */
 import { withLinks, type OutboundAttachment, type OutboundCard, type OutboundMessageCommand, type OutboundOption } from '../../core/commands.js';
 import { PermanentError } from '../../core/errors.js';

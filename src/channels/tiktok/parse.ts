@@ -2,7 +2,7 @@
  * TikTok webhook envelope → normalized inbound events (src/core/events.ts). Pure: no I/O, no clock, and it never
  * throws for any JSON value. The caller parses the body with `JSON.parse` (the envelope has no big numbers);
  * the `content` string is parsed here with `parseJsonLosslessly` (19-digit comment ids). One event per POST
- * (no batching seen). Protocol facts: /work/shared/reference/tiktok-messaging.md §4, §5 and §8.
+ * (no batching seen). Protocol facts: docs/protocols/tiktok-messaging.md §4, §5 and §8.
  */
 import type { z } from 'zod';
 import type {

@@ -1,6 +1,6 @@
 /**
  * Outbound command (src/core/commands.ts) → TikTok Business Messaging send steps, in the order they must be sent.
- * Pure: no I/O, no clock. Protocol facts: /work/shared/reference/tiktok-messaging.md §3 and key facts 7-10, 26.
+ * Pure: no I/O, no clock. Protocol facts: docs/protocols/tiktok-messaging.md §3 and key facts 7-10, 26.
  *
  * A step is either one `POST /business/message/send/` body, or an image the client must first download from
  * Genesys and upload to TikTok (only an uploaded `media_id` can be sent, key fact 26) before sending it as IMAGE.
@@ -24,7 +24,7 @@ export interface TikTokButton {
 }
 
 export type TikTokSendBody =
-  | (Recipient & { message_type: 'TEXT'; text: { body: string }; referenced_message_info?: { referenced_message_id: string } })
+  | (Recipient & { message_type: 'TEXT'; text: { body: string } })
   | (Recipient & { message_type: 'IMAGE'; image: { media_id: string } })
   | (Recipient & { message_type: 'TEMPLATE'; template: { type: 'QA_BUTTON_CARD'; title: string; buttons: TikTokButton[] } })
   | (Recipient & { message_type: 'SENDER_ACTION'; sender_action: 'TYPING' | 'MARK_READ' });
@@ -38,8 +38,6 @@ export interface TikTokSendOptions {
   businessId: string;
   /** The TikTok conversation id (ConversationState.threadId), base64-like: sent as is in JSON. */
   conversationId: string;
-  /** Quote this TikTok message on the first text part (`referenced_message_info`, TEXT only: key fact 10). */
-  quoteMessageId?: string;
 }
 
 /** "6000 characters including spaces and emoji" (key fact 9). Counted in UTF-16 code units, the strictest
@@ -58,8 +56,7 @@ export const TIKTOK_MEDIA_REFUSED =
   'TikTok only accepts JPG or PNG images up to 3 MB in messages; it cannot carry video, audio or other files';
 
 /**
- * The steps for one agent message: the text (links appended, split to 6000 characters; the quote on the first
- * part), then each image, then the quick replies as one QA_BUTTON_CARD whose title is the prompt — last, so its
+ * The steps for one agent message: the text (links appended, split to 6000 characters), then each image, then the quick replies as one QA_BUTTON_CARD whose title is the prompt — last, so its
  * buttons stay on the newest message. Quick replies that break the card's limits, and all cards (TikTok has no
  * carousel), are sent as the command's `fallbackText`. Throws PermanentError before anything is sent when an
  * attachment cannot go to TikTok (video, audio, file, a non-JPG/PNG image, over 3 MB) or nothing is sendable.
@@ -72,15 +69,7 @@ export function buildTikTokSendRequests(command: OutboundMessageCommand, opts: T
 
   const texts: TikTokSendStep[] = splitTikTokText(withLinks(prompt, command.attachments))
     .filter((text) => text.trim() !== '')
-    .map((body, i) => ({
-      kind: 'send',
-      body: {
-        ...recipient,
-        message_type: 'TEXT',
-        text: { body },
-        ...(i === 0 && opts.quoteMessageId ? { referenced_message_info: { referenced_message_id: opts.quoteMessageId } } : {}),
-      },
-    }));
+    .map((body) => ({ kind: 'send', body: { ...recipient, message_type: 'TEXT', text: { body } } }));
   const steps: TikTokSendStep[] = [...texts, ...images];
   if (card) steps.push({ kind: 'send', body: { ...recipient, message_type: 'TEMPLATE', template: card } });
   if (steps.length === 0) {
