@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX } from '../src/sandbox/config.js';
-import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys.js';
+import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys/index.js';
 import { runSandbox, type RunningSandbox } from '../src/sandbox/run.js';
 import { sendSandboxDm, sendSandboxTikTokDm, sendSandboxTikTokMention } from '../src/sandbox/send.js';
 import { eventually, tempDir } from './helpers.js';

@@ -183,7 +183,7 @@ async function sandboxReply(args: string[]): Promise<number> {
   });
   const text = positionals.join(' ');
   if (!text) return usage('sandbox reply needs a TEXT');
-  const { deliverOutbound, outboundWebhookBody } = await import('../sandbox/fake-genesys.js');
+  const { deliverOutbound, outboundWebhookBody } = await import('../sandbox/fake-genesys/index.js');
   const { waitForSandboxReceipt } = await import('../sandbox/watch.js');
   const target = values.tiktok
     ? { connectionId: SANDBOX.tiktok.connectionId, integrationId: SANDBOX.tiktok.integrationId, secret: SANDBOX.tiktok.genesysWebhookSecret, customer: SANDBOX.tiktok.customer.id }

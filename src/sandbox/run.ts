@@ -5,7 +5,7 @@
 import { createLogger } from '../logger.js';
 import { startServer } from '../entry/server.js';
 import { SANDBOX, sandboxConfig, type SandboxPorts } from './config.js';
-import { startFakeGenesys, type FakeGenesys } from './fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from './fake-genesys/index.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { startFakeGraph, type FakeGraph } from './fake-graph.js';
 import { startFakeTikTok, type FakeTikTok } from './fake-tiktok.js';
