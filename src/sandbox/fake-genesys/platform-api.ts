@@ -22,6 +22,11 @@ export interface FakeIntegrationLifecycle {
   pendingReads?: number;
   /** `Completed` (default) or `Error`. */
   outcome?: 'Completed' | 'Error';
+  /**
+   * Reads by id answered 404 before the new integration shows at all: the Genesys Terraform provider retries a
+   * 404 right after a create (https://github.com/MyPureCloud/terraform-provider-genesyscloud).
+   */
+  hiddenReads?: number;
 }
 
 /** An integration that exists when the fake starts, as an administrator set it up in the UI. */
@@ -47,6 +52,7 @@ export interface PlatformRequest {
 
 interface StoredIntegration {
   integration: Models.OpenIntegration;
+  hiddenReads: number;
   pendingReads: number;
   outcome: 'Completed' | 'Error';
 }
@@ -55,7 +61,7 @@ const BASE = '/api/v2/conversations/messaging/integrations/open';
 
 export class FakeIntegrationStore {
   private readonly byId = new Map<string, StoredIntegration>();
-  private lifecycle: Required<FakeIntegrationLifecycle> = { pendingReads: 0, outcome: 'Completed' };
+  private lifecycle: Required<FakeIntegrationLifecycle> = { pendingReads: 0, outcome: 'Completed', hiddenReads: 0 };
 
   constructor(seeds: FakeOpenIntegrationSeed[] = []) {
     for (const { createStatus = 'Completed', status, id, ...fields } of seeds) {
@@ -65,7 +71,7 @@ export class FakeIntegrationStore {
       if (status !== undefined) integration.status = status;
       // A seed still being created stays so.
       const pendingReads = createStatus === 'Initiated' ? Number.POSITIVE_INFINITY : 0;
-      this.byId.set(integration.id, { integration, pendingReads, outcome: 'Completed' });
+      this.byId.set(integration.id, { integration, hiddenReads: 0, pendingReads, outcome: 'Completed' });
     }
   }
 
@@ -79,22 +85,26 @@ export class FakeIntegrationStore {
   }
 
   setLifecycle(lifecycle: FakeIntegrationLifecycle): void {
-    this.lifecycle = { pendingReads: lifecycle.pendingReads ?? 0, outcome: lifecycle.outcome ?? 'Completed' };
+    this.lifecycle = { pendingReads: lifecycle.pendingReads ?? 0, outcome: lifecycle.outcome ?? 'Completed', hiddenReads: lifecycle.hiddenReads ?? 0 };
   }
 
   create(fields: Pick<Models.OpenIntegration, 'name' | 'outboundNotificationWebhookUrl' | 'outboundNotificationWebhookSignatureSecretToken'> & Partial<Models.OpenIntegration>): Models.OpenIntegration {
     const integration = newIntegration({ ...fields, id: randomUUID() });
-    const { pendingReads, outcome } = this.lifecycle;
+    const { pendingReads, outcome, hiddenReads } = this.lifecycle;
     if (pendingReads > 0) pending(integration);
     else settle(integration, outcome);
-    this.byId.set(integration.id, { integration, pendingReads, outcome });
+    this.byId.set(integration.id, { integration, hiddenReads, pendingReads, outcome });
     return structuredClone(integration);
   }
 
-  /** A read by id: counts down a pending creation. */
+  /** A read by id: counts down a hidden, then a pending creation. */
   read(id: string): Models.OpenIntegration | undefined {
     const stored = this.byId.get(id);
     if (!stored) return undefined;
+    if (stored.hiddenReads > 0) {
+      stored.hiddenReads--;
+      return undefined;
+    }
     if (stored.pendingReads > 0) stored.pendingReads--;
     else if (stored.integration.createStatus === 'Initiated') settle(stored.integration, stored.outcome);
     return structuredClone(stored.integration);
