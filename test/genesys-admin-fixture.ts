@@ -2,6 +2,7 @@
  * A fake Genesys with the Platform API client and token provider pointed at it, as `dmbridge genesys setup` and
  * `dmbridge doctor` build them from the configuration.
  */
+import { createServer } from 'node:net';
 import { GenesysTokenProvider } from '../src/genesys/auth.js';
 import { GenesysPlatformApi } from '../src/genesys/platform-api.js';
 import type { Logger } from '../src/logger.js';
@@ -35,4 +36,13 @@ export async function startAdminFixture(
   const tokens = new GenesysTokenProvider({ config });
   const api = new GenesysPlatformApi({ config, tokens, ...(overrides.logger ? { logger: overrides.logger } : {}) });
   return { fake, tokens, api, config };
+}
+
+/** A loopback port nothing listens on: calls to it are refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

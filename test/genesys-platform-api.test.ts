@@ -2,11 +2,10 @@
  * The Open Messaging integration admin calls, against the fake Genesys, which refuses what Genesys refuses:
  * no token (401), a role without the permission (403), a body the model does not allow (400).
  */
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { GenesysApiRefusal } from '../src/genesys/platform-api.js';
-import { ADMIN, startAdminFixture, type AdminFixture } from './genesys-admin-fixture.js';
+import { ADMIN, closedPort, startAdminFixture, type AdminFixture } from './genesys-admin-fixture.js';
 import { capturedLogger, rejectionOf } from './helpers.js';
 
 const SECRET = 'a-signature-secret-of-some-length';
@@ -176,11 +175,3 @@ describe('fake Genesys: integration lifecycle and permissions', () => {
     expect(bad.message).toContain('outboundNotificationWebhookUrl must be a URL');
   });
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
