@@ -111,7 +111,7 @@ export async function setUpGenesysIntegration(api: GenesysPlatformApi, request: 
   let action: GenesysSetupResult['action'];
   if (existing) {
     const name = request.name ?? existing.name;
-    progress(`updating Open Messaging integration "${name}" (${existing.id}): webhook ${webhookUrl}, new signature secret`);
+    progress(`updating Open Messaging integration "${name}" (${existing.id}): webhook ${webhookUrl}, ${request.webhookSecret ? 'the given' : 'a new'} signature secret`);
     integration = await api.updateOpenIntegration(existing.id, {
       name,
       outboundNotificationWebhookUrl: webhookUrl,
