@@ -19,7 +19,7 @@ import { startServer } from '../src/entry/server.js';
 import { GenesysClient } from '../src/genesys/client.js';
 import { buildGenesysInboundMessage } from '../src/genesys/translate.js';
 import { silentLogger } from '../src/logger.js';
-import { startFakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { TEST, testConfig } from '../test/helpers.js';
 
 const argv = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { TEST, eventually, postInstagram, rawTestConfig, tempDir } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInstagramWebhook } from '../src/channels/instagram/parse.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { TEST, eventually, postInstagram, tempDir, testConfig } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'instagram');

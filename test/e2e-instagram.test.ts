@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { TEST, eventually, postInstagram, tempDir, testConfig } from './helpers.js';
 

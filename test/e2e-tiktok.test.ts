@@ -10,7 +10,7 @@ import { signTikTokBody } from '../src/channels/tiktok/verify.js';
 import { configSchema } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
-import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
 import { TEST, eventually, rawTestConfig, tempDir } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseGenesysOutbound, verifyGenesysSignature } from '../src/genesys/webhook.js';
-import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 
 const CLIENT_ID = 'fake-test-client';
 const CLIENT_SECRET = 'fake-test-secret-0123456789';

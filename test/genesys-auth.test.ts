@@ -2,7 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { GenesysTokenProvider } from '../src/genesys/auth.js';
 import { createMetrics } from '../src/metrics.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 
 const CLIENT_ID = 'auth-test-client';
 const CLIENT_SECRET = 'auth-test-secret-0123456789';

@@ -9,7 +9,7 @@ import { classifyGenesysResponse } from '../src/genesys/errors.js';
 import { buildGenesysInboundMessage } from '../src/genesys/translate.js';
 import { createMetrics } from '../src/metrics.js';
 import { httpCall, type HttpCall } from '../src/net/http.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { capturedLogger, genesysTestConfig, rejectionOf } from './helpers.js';
 
 const CLIENT_ID = 'client-test-client';

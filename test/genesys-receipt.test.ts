@@ -3,7 +3,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../src/core/errors.js';
 import { GenesysClient } from '../src/genesys/client.js';
 import { buildGenesysReceipt } from '../src/genesys/receipt.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { genesysTestConfig } from './helpers.js';
 
 const CLIENT_ID = 'receipt-test-client';

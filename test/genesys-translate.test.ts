@@ -8,7 +8,7 @@ import {
   buildGenesysInboundMessage,
   type GenesysInboundMessage,
 } from '../src/genesys/translate.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { genesysTestConfig } from './helpers.js';
 
 const CLIENT_ID = 'translate-test-client';

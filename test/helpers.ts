@@ -51,7 +51,7 @@ export function capturedLogger(level: string) {
   return { logger: createLogger(level, sink), lines, text: () => lines.join('') };
 }
 
-/** Genesys settings pointing login and API at a fake Genesys (src/sandbox/fake-genesys.ts) at `url`. */
+/** Genesys settings pointing login and API at a fake Genesys (src/sandbox/fake-genesys/) at `url`. */
 export function genesysTestConfig(url: string, clientId: string, clientSecret: string, overrides: Partial<GenesysConfig> = {}): GenesysConfig {
   return { region: 'mypurecloud.com', loginBaseUrl: url, apiBaseUrl: url, clientId, clientSecret, timeoutMs: 2000, ...overrides };
 }

@@ -12,7 +12,7 @@ import { configSchema } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { signGenesysBody } from '../src/genesys/webhook.js';
 import { silentLogger } from '../src/logger.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { TEST, rawTestConfig, tempDir } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTAGRAM_SANDBOX, sendSandboxDm } from '../src/channels/instagram/sandbox/customer.js';
 import { TIKTOK_SANDBOX, sendSandboxTikTokDm, sendSandboxTikTokMention } from '../src/channels/tiktok/sandbox/customer.js';
 import { runSandbox, type RunningSandbox } from '../src/entry/sandbox.js';
-import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys.js';
+import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys/index.js';
 import { eventually, tempDir } from './helpers.js';
 
 const dir = tempDir();

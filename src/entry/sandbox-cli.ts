@@ -95,7 +95,7 @@ async function deliver(send: () => Promise<SandboxDelivery>, bridge: string, gen
 }
 
 async function reply(sandbox: ChannelSandbox, opts: { text: string; to: string | undefined; bot: boolean; bridge: string; genesys: string }): Promise<number> {
-  const { deliverOutbound, outboundWebhookBody } = await import('../sandbox/fake-genesys.js');
+  const { deliverOutbound, outboundWebhookBody } = await import('../sandbox/fake-genesys/index.js');
   const { waitForSandboxReceipt } = await import('../sandbox/watch.js');
   const { id, body } = outboundWebhookBody({
     integrationId: sandbox.integrationId,

@@ -7,7 +7,7 @@ import { CHANNELS } from '../channels/index.js';
 import type { ChannelModule, ChannelSandbox, SandboxFake } from '../core/channel.js';
 import { createLogger } from '../logger.js';
 import { SANDBOX, sandboxConfig } from '../sandbox/config.js';
-import { startFakeGenesys, type FakeGenesys } from '../sandbox/fake-genesys.js';
+import { startFakeGenesys, type FakeGenesys } from '../sandbox/fake-genesys/index.js';
 import { startServer } from './server.js';
 
 export interface SandboxPorts {

@@ -103,7 +103,7 @@ const MAX_DETAIL_CHARS = 500;
  * `{message, code, status, contextId, details, errors}`; the raw body when it is not that shape.
  * The contextId, which Genesys support asks for, is kept even when the rest is truncated.
  */
-function describeGenesysError(status: number, bodyText: string): string {
+export function describeGenesysError(status: number, bodyText: string): string {
   let detail = bodyText.trim();
   let contextId = '';
   try {

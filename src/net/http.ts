@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 
 export interface HttpRequestInit {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
   headers?: Record<string, string>;
   body?: string | Uint8Array;
 }

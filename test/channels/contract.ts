@@ -14,7 +14,7 @@ import type { ChannelModule } from '../../src/core/channel.js';
 import type { Connection } from '../../src/core/connection.js';
 import { startServer, type RunningServer } from '../../src/entry/server.js';
 import { silentLogger } from '../../src/logger.js';
-import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../../src/sandbox/fake-genesys.js';
+import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../../src/sandbox/fake-genesys/index.js';
 import { TEST, eventually, rawTestConfig, tempDir } from '../helpers.js';
 import { mutatedDocument } from '../json-mutation.js';
 

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { signMetaBody } from '../../src/channels/instagram/verify.js';
 import type { Config } from '../../src/config.js';
-import type { FakeFailure, InboundRequest } from '../../src/sandbox/fake-genesys.js';
+import type { FakeFailure, InboundRequest } from '../../src/sandbox/fake-genesys/index.js';
 import { fakeMid, instagramDmWebhook } from '../../src/channels/instagram/sandbox/customer.js';
 import { TEST, eventually, rawTestConfig, tempDir } from '../helpers.js';
 
@@ -59,7 +59,7 @@ export interface Arrival {
   at: number;
 }
 
-/** The fake Genesys (src/sandbox/fake-genesys.ts) in its own process; `read()` brings `messages` and `requests` up to date. */
+/** The fake Genesys (src/sandbox/fake-genesys/) in its own process; `read()` brings `messages` and `requests` up to date. */
 export class GenesysProcess {
   readonly messages: Arrival[] = [];
   /** Every request to its inbound endpoints, in the order they were answered. */
@@ -87,7 +87,7 @@ export class GenesysProcess {
     };
     const child = spawn(process.execPath, ['--input-type=module', '-e', GENESYS_PROCESS], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      env: { ...process.env, FAKE_GENESYS_MODULE: join(DIST, 'sandbox', 'fake-genesys.js'), FAKE_GENESYS_OPTIONS: JSON.stringify(options) },
+      env: { ...process.env, FAKE_GENESYS_MODULE: join(DIST, 'sandbox', 'fake-genesys', 'index.js'), FAKE_GENESYS_OPTIONS: JSON.stringify(options) },
     });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('message', (msg: { url: string }) => resolve(msg.url));
