@@ -31,12 +31,17 @@ export interface TikTokShopWindow {
 }
 
 export function tiktokShopWindow(conversation: ConversationState, now: number): TikTokShopWindow {
-  const last = conversation.lastInboundAt;
-  if (last === undefined) return { phase: 'never-wrote' };
-  const answered = (conversation.repliesSinceCustomer ?? 0) > 0;
-  const closesAt = last + (answered ? TTS_SILENT_BUYER_MS : TTS_UNANSWERED_MS);
+  const closesAt = tiktokShopClosesAt(conversation);
+  if (closesAt === undefined) return { phase: 'never-wrote' };
   if (now >= closesAt) return { phase: 'closed', closesAt };
-  return { phase: answered ? 'answered' : 'unanswered', closesAt };
+  return { phase: (conversation.repliesSinceCustomer ?? 0) > 0 ? 'answered' : 'unanswered', closesAt };
+}
+
+/** When the conversation closes by the bridge's count (epoch ms); undefined when the buyer never wrote. */
+export function tiktokShopClosesAt(conversation: ConversationState): number | undefined {
+  const last = conversation.lastInboundAt;
+  if (last === undefined) return undefined;
+  return last + ((conversation.repliesSinceCustomer ?? 0) > 0 ? TTS_SILENT_BUYER_MS : TTS_UNANSWERED_MS);
 }
 
 /**
