@@ -84,7 +84,7 @@ export interface FakeTikTokShop {
   /** Every media URL handed out so far answers 403; Get Conversation Messages hands out fresh ones. */
   expireMediaUrls(): void;
   mediaBytes(mediaId: string): Uint8Array;
-  /** Plays the buyer: stores the message and posts its signed type 14 webhook. */
+  /** Plays the buyer: stores the message and posts its signed type 14 webhook (when there is a bridge: else status 0). */
   buyerSends(conversationId: string, message: { type: string; content: Record<string, unknown>; imageBytes?: Uint8Array }): Promise<{ status: number; body: string; messageId: string }>;
   /** Signs and posts any notification to the bridge. */
   postWebhook(envelope: Record<string, unknown>): Promise<{ status: number; body: string }>;
@@ -138,6 +138,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
       const stored = store(c, message.type, message.content, 'BUYER', c.buyer.imUserId);
       if (stored.mediaId) media.set(stored.mediaId, message.imageBytes ?? mediaBytes(stored.mediaId));
       c.closed = false;
+      if (!opts.bridgeUrl) return { status: 0, body: '', messageId: stored.id };
       const sent = await fake.postWebhook(newMessage(conversationId, stored));
       return { ...sent, messageId: stored.id };
     },
