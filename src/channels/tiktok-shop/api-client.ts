@@ -181,11 +181,12 @@ export class TikTokShopClient {
     let token = await this.tokens.getAccessToken();
     for (let attempt = 0; ; attempt++) {
       const cipher = opts.shop ? (await this.shop.get()).cipher : undefined;
+      // Paced before the timestamp is taken: it must be within now − 5 min … now + 30 s when TikTok reads it.
+      await this.pace(operation);
       const { body, contentType } = await encode(opts);
       const query = { app_key: this.connection.appKey, timestamp: String(Math.floor(this.clock() / 1000)), ...(cipher ? { shop_cipher: cipher } : {}), ...opts.query };
       // The body is signed as the exact bytes sent; multipart bodies are not signed (§2 step 4).
       const url = signedTikTokShopUrl(this.connection.apiBaseUrl, { appSecret: this.connection.appSecret, path, query, ...(opts.json !== undefined ? { body: opts.json } : {}) });
-      await this.pace(operation);
       const headers: Record<string, string> = { accept: 'application/json', 'x-tts-access-token': token, ...(contentType ? { 'content-type': contentType } : {}) };
       const { response, bodyText } = await this.call(operation, url, { method, headers, ...(body !== undefined ? { body } : {}) });
       const envelope = tiktokShopEnvelopeOf(bodyText);
