@@ -16,7 +16,7 @@ import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpRequestInit, type HttpResult } from '../../net/http.js';
 import { TikTokShopCipher, type AuthorizedShop, type TikTokShopTokens } from './auth.js';
 import type { TikTokShopConnection } from './config.js';
-import { TTS_ADMIN_CODES, TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from './errors.js';
+import { TTS_ADMIN_CODES, TTS_NOT_ALLOWED, TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from './errors.js';
 import { signedTikTokShopUrl } from './sign.js';
 import type { TikTokShopSendBody } from './send.js';
 
@@ -129,11 +129,7 @@ export class TikTokShopClient {
   async reopen(conversationId: string): Promise<string> {
     const conversation = await this.findConversation(conversationId);
     if (conversation?.canSendMessage === false) {
-      throw new PermanentError(
-        'TikTok Shop lets a seller write to a buyer only if they chatted in the last 30 days, the buyer ordered from the shop in the last 60 days, ' +
-          'or has a return or refund with the shop, and says this buyer meets none of these; the message was not sent.',
-        { reason: 'MessageNotAllowed' },
-      );
+      throw new PermanentError(TTS_NOT_ALLOWED, { reason: 'MessageNotAllowed' });
     }
     const userId = conversation?.buyer?.userId;
     // Not among the newest conversations, or no buyer id: send anyway, TikTok's answer (45109001) is authoritative.

@@ -51,7 +51,8 @@ const RATE_LIMITED =
   'TikTok Shop is limiting how many requests the bridge may make for this shop (50 per second per API); the bridge ' +
   'waited and retried but could not deliver in time. Send the message again in a few minutes.';
 const UNAVAILABLE = 'TikTok Shop had a temporary problem; the bridge retried but could not deliver in time. Send the message again in a few minutes.';
-const NOT_ALLOWED =
+/** 45109003, and `can_send_message: false` seen before a reopen (reference §5 Window). */
+export const TTS_NOT_ALLOWED =
   'TikTok Shop lets a seller write to a buyer only if they chatted in the last 30 days, the buyer ordered from the ' +
   `shop in the last 60 days, or has a return or refund with the shop; this buyer meets none of these, so ${NOT_SENT}`;
 
@@ -66,7 +67,7 @@ interface Rule {
 /** tiktok-shop.md §3 Errors, one row per code. The Genesys reasons are dmbridge's choice. */
 const RULES: Record<number, Rule> = {
   45109001: { reason: 'MessageExpired', say: closedConversation },
-  45109003: { reason: 'MessageNotAllowed', say: NOT_ALLOWED },
+  45109003: { reason: 'MessageNotAllowed', say: TTS_NOT_ALLOWED },
   45101006: { reason: 'MessageNotAllowed', say: `TikTok Shop refused the message because it contains words its policies do not allow. Rephrase it and send it again; ${NOT_SENT}` },
   45101001: { reason: 'InvalidMessageStructure', say: (e) => `TikTok Shop rejected the message as invalid ("${ttsMessage(e)}"). Change it and send it again; ${NOT_SENT}` },
   45101002: { reason: 'InvalidMessageStructure', say: `TikTok Shop refused the return/refund card: the order does not meet the after-sale conditions; ${NOT_SENT}` },
