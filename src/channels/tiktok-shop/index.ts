@@ -1,0 +1,70 @@
+/**
+ * The TikTok Shop customer-service channel: buyer ↔ seller chats of TikTok Shop (not TikTok Business Messaging: another
+ * portal, host, auth, signing and webhooks). Everything the bridge knows about the platform, in one object; the
+ * registry (src/channels/index.ts) lists it. Rules a maintainer must not break: README.md beside this file.
+ */
+import type { ChannelModule } from '../../core/channel.js';
+import { TikTokShopClient } from './api-client.js';
+import { TikTokShopTokens } from './auth.js';
+import { TIKTOK_SHOP_CHANNEL, tiktokShopConfigProblems, tiktokShopConnectionSchema, type TikTokShopConnection } from './config.js';
+import { classifyTikTokShopError } from './errors.js';
+import { createTikTokShopMediaSource } from './media.js';
+import { parseTikTokShopWebhook } from './parse.js';
+import { createTikTokShopReplier } from './reply.js';
+import { tiktokShopVerifier } from './verify.js';
+import { tiktokShopClosesAt } from './window.js';
+
+/**
+ * The Seller Center order link of each configured shop, for the parser. `parse(body)` receives no connection, so the
+ * templates are taken from the connections the verifier is built from — the intake builds it, once, from the same
+ * connections it routes to, before any delivery is parsed. Without a template the agent reads where to find the order.
+ */
+const orderUrlTemplates = new Map<string, string>();
+
+export const TikTokShopModule: ChannelModule<TikTokShopConnection> = {
+  name: TIKTOK_SHOP_CHANNEL,
+  labels: { source: 'TikTok Shop chat', platform: 'TikTok Shop', app: 'TikTok Shop Seller Center' },
+  configSchema: tiktokShopConnectionSchema,
+  configProblems: tiktokShopConfigProblems,
+  accountId: (connection) => connection.shopId,
+  webhook: {
+    path: '/webhooks/tiktok-shop',
+    verifier(connections) {
+      orderUrlTemplates.clear();
+      for (const c of connections) if (c.orderUrlTemplate) orderUrlTemplates.set(c.shopId, c.orderUrlTemplate);
+      return tiktokShopVerifier(connections);
+    },
+    signers: (connection) => [connection.appKey],
+    parse: (body) =>
+      parseTikTokShopWebhook(body, {
+        orderUrl: (shopId, orderId) => orderUrlTemplates.get(shopId)?.replaceAll('{orderId}', encodeURIComponent(orderId)),
+      }),
+    // "Reply 200, empty body, within 3 s" (key fact 16); anything else is retried at +2 min … +12 h.
+    acknowledge: () => new Response(null, { status: 200 }),
+  },
+  connect(connection, deps) {
+    const tokens = new TikTokShopTokens({ connection, store: deps.store, clock: deps.clock, metrics: deps.metrics, logger: deps.logger });
+    const client = new TikTokShopClient({ connection, tokens, store: deps.store, clock: deps.clock, metrics: deps.metrics, logger: deps.logger });
+    const media = { metrics: deps.metrics, logger: deps.logger };
+    return {
+      replier: createTikTokShopReplier(connection, client, { logger: deps.logger, media }),
+      media: createTikTokShopMediaSource(client, media),
+      // The customer id is the conversation id (parse.ts): its BUYER participant has the nickname and avatar.
+      async profile(customerId) {
+        const buyer = (await client.findConversation(customerId))?.buyer;
+        if (!buyer?.nickname) throw new Error('TikTok Shop lists no buyer nickname for this conversation');
+        return { name: buyer.nickname, ...(buyer.avatar ? { pictureUrl: buyer.avatar } : {}) };
+      },
+    };
+  },
+  replyWindow(conversation) {
+    const endsAt = tiktokShopClosesAt(conversation);
+    return endsAt === undefined ? {} : { endsAt };
+  },
+  // TikTok Shop sends no read or delivery receipts at all (reference §5 Receipts): nothing to match.
+  readsAreWatermarks: true,
+  // Every instance has the app secret already; media tokens are derived from it.
+  mediaKeyMaterial: (connection) => [connection.appSecret],
+  classifyError: (status, bodyText, { connection, now }) => classifyTikTokShopError(status, bodyText, { shopId: connection.shopId, now }),
+  sandbox: () => import('./sandbox/index.js'),
+};
