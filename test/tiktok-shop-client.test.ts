@@ -6,7 +6,7 @@ import { startFakeTikTokShop, type FakeTikTokShop } from '../src/channels/tiktok
 import { textBody } from '../src/channels/tiktok-shop/send.js';
 import { signTikTokShopRequest } from '../src/channels/tiktok-shop/sign.js';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { capturedLogger } from './helpers.js';
 
 const APP = { appKey: '68abcdefgh1ij', appSecret: 'tts-app-secret-for-tests' };

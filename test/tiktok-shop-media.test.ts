@@ -10,8 +10,8 @@ import type { InboundMessage } from '../src/core/events.js';
 import { createMetrics } from '../src/metrics.js';
 import { silentLogger } from '../src/logger.js';
 import { Hono } from 'hono';
-import { listenOnLoopback } from '../src/sandbox/listen.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { listenOnLoopback } from '../src/net/loopback.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 
 const APP = { appKey: '68abcdefgh1ij', appSecret: 'tts-app-secret-for-tests' };
 const SHOP = '7494049642642441621';

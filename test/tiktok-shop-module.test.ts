@@ -8,8 +8,8 @@ import { signTikTokShopWebhook } from '../src/channels/tiktok-shop/verify.js';
 import type { InboundEvent, InboundMessage } from '../src/core/events.js';
 import { silentLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { listenOnLoopback } from '../src/sandbox/listen.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { listenOnLoopback } from '../src/net/loopback.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 
 const APP = { appKey: '68abcdefgh1ij', appSecret: '0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6' };
 const SHOP = '7494049642642441621';
@@ -65,11 +65,12 @@ describe('TikTokShopModule', () => {
   });
 
   it('verifies, parses with the configured order link, and acknowledges with an empty 200', async () => {
-    const verify = TikTokShopModule.webhook.verifier([connection({ orderUrlTemplate: 'https://seller-uk.tiktok.com/order/detail?order_no={orderId}&shop_region=GB' })]);
+    const configured = [connection({ orderUrlTemplate: 'https://seller-uk.tiktok.com/order/detail?order_no={orderId}&shop_region=GB' })];
+    const verify = TikTokShopModule.webhook.verifier(configured);
     const body = raw('order-card');
     expect(verify(body, new Headers({ authorization: signTikTokShopWebhook(body, APP) }), Date.now())).toEqual({ ok: true, signer: APP.appKey });
     expect(verify(body, new Headers({ authorization: signTikTokShopWebhook(body, { ...APP, appSecret: 'x' }) }), Date.now())).toMatchObject({ ok: false, reason: 'mismatch' });
-    const message = TikTokShopModule.webhook.parse(JSON.parse(body.toString('utf8'))).events[0] as InboundMessage;
+    const message = TikTokShopModule.webhook.parse(JSON.parse(body.toString('utf8')), configured).events[0] as InboundMessage;
     expect(message.text).toContain('https://seller-uk.tiktok.com/order/detail?order_no=576000000000000001&shop_region=GB');
     expect(message.attributes[TTS_ATTR.orderId]).toBe('576000000000000001');
     const ack = TikTokShopModule.webhook.acknowledge();
@@ -112,7 +113,7 @@ describe('the TikTok Shop sandbox', () => {
     web.post(TikTokShopModule.webhook.path, async (c) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
       if (!verify(body, c.req.raw.headers, Date.now()).ok) return c.text('signature', 401);
-      events.push(...TikTokShopModule.webhook.parse(JSON.parse(Buffer.from(body).toString('utf8'))).events);
+      events.push(...TikTokShopModule.webhook.parse(JSON.parse(Buffer.from(body).toString('utf8')), connections).events);
       return TikTokShopModule.webhook.acknowledge();
     });
     const listening = await listenOnLoopback(web);

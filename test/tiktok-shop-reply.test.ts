@@ -9,8 +9,8 @@ import type { OutboundMessageCommand } from '../src/core/commands.js';
 import type { ConversationState } from '../src/core/conversation.js';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
-import { listenOnLoopback } from '../src/sandbox/listen.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { listenOnLoopback } from '../src/net/loopback.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { capturedLogger } from './helpers.js';
 
 const APP = { appKey: '68abcdefgh1ij', appSecret: 'tts-app-secret-for-tests' };

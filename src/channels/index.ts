@@ -4,6 +4,7 @@
  */
 import type { ChannelModule } from '../core/channel.js';
 import { InstagramModule } from './instagram/index.js';
+import { TikTokShopModule } from './tiktok-shop/index.js';
 import { TikTokModule } from './tiktok/index.js';
 
-export const CHANNELS: readonly ChannelModule[] = [InstagramModule, TikTokModule] as unknown as readonly ChannelModule[];
+export const CHANNELS: readonly ChannelModule[] = [InstagramModule, TikTokModule, TikTokShopModule] as unknown as readonly ChannelModule[];

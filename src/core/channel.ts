@@ -40,8 +40,11 @@ export interface ChannelWebhook<C extends Connection> {
   verifier(connections: readonly C[]): WebhookVerifier;
   /** The signers (secrets) that may speak for this connection's account. */
   signers(connection: C): readonly string[];
-  /** Pure, never throws for any JSON value: unknown shapes become readable text or a counted skip. */
-  parse(body: unknown): ParseResult;
+  /**
+   * Pure, never throws for any JSON value: unknown shapes become readable text or a counted skip. `connections`
+   * are the channel's connections, for what the text shown to the agent depends on (a shop's order link).
+   */
+  parse(body: unknown, connections: readonly C[]): ParseResult;
   /** The answer once the delivery is stored (or deliberately ignored). */
   acknowledge(): Response;
   /** A subscription handshake on GET of the same path, if the platform has one. */

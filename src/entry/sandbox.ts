@@ -18,8 +18,8 @@ export interface SandboxPorts {
 }
 
 export interface SandboxOptions {
-  /** Absent: the well-known ports (SANDBOX); 0: any free port. */
-  ports?: SandboxPorts;
+  /** Absent: the well-known ports (SANDBOX); `any`: every server on a free port; 0 for one: a free port. */
+  ports?: SandboxPorts | 'any';
   store?: string;
   logLevel?: string;
   out?: (line: string) => void;
@@ -47,7 +47,7 @@ export async function playableChannels(channels: readonly ChannelModule[] = CHAN
 
 export async function runSandbox(opts: SandboxOptions = {}): Promise<RunningSandbox> {
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const ports = opts.ports ?? {};
+  const ports: SandboxPorts = opts.ports === 'any' ? { bridge: 0, genesys: 0, channels: Object.fromEntries((opts.channels ?? CHANNELS).map((c) => [c.name, 0])) } : (opts.ports ?? {});
   const channels = opts.channels ?? CHANNELS;
   const playable = await playableChannels(channels);
   const genesys = await startFakeGenesys({

@@ -44,7 +44,7 @@ export function createChannelIntake(channel: ChannelModule, connections: readonl
     route,
     verify: (raw, headers) => verifier(raw, headers, clock()),
     toBatch(body, signer) {
-      const { events, skipped } = channel.webhook.parse(body);
+      const { events, skipped } = channel.webhook.parse(body, connections);
       for (const s of skipped) {
         metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });
         if (s.alert) logger.error({ channel: s.channel, detail: s.detail }, s.alert);

@@ -172,7 +172,7 @@ export function channelContract(under: ChannelUnderTest): void {
       const sample = platform.customerMessage({ ...fresh(), text: 'sample' });
       fc.assert(
         fc.property(fc.oneof(fc.jsonValue(), mutatedDocument([sample])), (body) => {
-          const result = channel.webhook.parse(body);
+          const result = channel.webhook.parse(body, [configured]);
           expect(Array.isArray(result.events) && Array.isArray(result.skipped)).toBe(true);
         }),
         { numRuns: 300 },

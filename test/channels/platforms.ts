@@ -5,6 +5,9 @@ import { signMetaBody } from '../../src/channels/instagram/verify.js';
 import { TikTokModule } from '../../src/channels/tiktok/index.js';
 import { startFakeTikTok } from '../../src/channels/tiktok/sandbox/fake-tiktok.js';
 import { signTikTokBody } from '../../src/channels/tiktok/verify.js';
+import { TikTokShopModule } from '../../src/channels/tiktok-shop/index.js';
+import { startFakeTikTokShop } from '../../src/channels/tiktok-shop/sandbox/fake-tiktok-shop.js';
+import { signTikTokShopWebhook } from '../../src/channels/tiktok-shop/verify.js';
 import type { ChannelUnderTest } from './contract.js';
 
 const IG = { accountId: '17841400000000077', appSecret: 'contract-meta-app-secret', accessToken: 'IGQVJ-contract-token' };
@@ -105,6 +108,68 @@ export const tiktokUnderTest: ChannelUnderTest = {
           return s.messageId && text !== undefined ? [{ messageId: s.messageId, text }] : [];
         }),
       close: () => tiktok.close(),
+    };
+  },
+};
+
+const SHOP = {
+  shopId: '7494049642642449999',
+  appKey: '68contractshop',
+  appSecret: 'contract-tiktok-shop-app-secret',
+  shopCipher: 'ROW_ContractCipherAAAA0001',
+  accessToken: 'TTP_contract_access_token',
+  refreshToken: 'TTP_contract_refresh_token',
+};
+
+export const tiktokShopUnderTest: ChannelUnderTest = {
+  channel: TikTokShopModule,
+  async start() {
+    const fake = await startFakeTikTokShop({ ...SHOP });
+    let id = 7600000000000000000n;
+    const nextId = () => String(++id);
+    /** A type 14 notification; the customer id is the buyer's conversation with the shop (parse.ts). */
+    const message = (m: { messageId: string; customerId: string; text: string }, role: string, shopId = SHOP.shopId) => ({
+      type: 14,
+      tts_notification_id: nextId(),
+      shop_id: shopId,
+      timestamp: Math.floor(Date.now() / 1000),
+      data: {
+        conversation_id: m.customerId,
+        message_id: m.messageId,
+        index: nextId(),
+        type: 'TEXT',
+        content: JSON.stringify({ content: m.text }),
+        create_time: Math.floor(Date.now() / 1000),
+        is_visible: true,
+        sender: { im_user_id: role === 'BUYER' ? `${m.customerId}01` : '7494560109732330003', role },
+      },
+    });
+    return {
+      connection: (connectionId, genesys) => ({
+        id: connectionId,
+        channel: 'tiktok-shop',
+        shopId: SHOP.shopId,
+        appKey: SHOP.appKey,
+        appSecret: SHOP.appSecret,
+        accessToken: SHOP.accessToken,
+        refreshToken: SHOP.refreshToken,
+        apiBaseUrl: fake.url,
+        authBaseUrl: fake.url,
+        genesys,
+      }),
+      sign: (raw) => ({ authorization: signTikTokShopWebhook(raw, SHOP) }),
+      customerMessage: (m) => {
+        fake.addConversation({ id: m.customerId, buyer: { imUserId: `${m.customerId}01`, userId: `${m.customerId}02`, nickname: 'Buyer' } });
+        return message(m, 'BUYER', m.accountId);
+      },
+      echo: (m) => message(m, 'CUSTOMER_SERVICE'),
+      unknownKind: () => ({ type: 99, tts_notification_id: nextId(), shop_id: SHOP.shopId, timestamp: Math.floor(Date.now() / 1000), data: { something: 'new' } }),
+      sent: () =>
+        fake.sends.flatMap((s) => {
+          const content = JSON.parse(s.body.content) as { content?: string };
+          return s.body.type === 'TEXT' && content.content !== undefined ? [{ messageId: s.messageId, text: content.content }] : [];
+        }),
+      close: () => fake.close(),
     };
   },
 };

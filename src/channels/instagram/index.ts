@@ -35,7 +35,7 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
       };
     },
     signers: (connection) => [connection.appSecret, ...connection.extraAppSecrets],
-    parse: parseInstagramWebhook,
+    parse: (body) => parseInstagramWebhook(body),
     // Meta expects a 200 for everything it should not redeliver, including items deliberately ignored.
     acknowledge: () => new Response('EVENT_RECEIVED', { status: 200, headers: { 'content-type': 'text/plain' } }),
     /**

@@ -14,13 +14,6 @@ import { createTikTokShopReplier } from './reply.js';
 import { tiktokShopVerifier } from './verify.js';
 import { tiktokShopClosesAt } from './window.js';
 
-/**
- * The Seller Center order link of each configured shop, for the parser. `parse(body)` receives no connection, so the
- * templates are taken from the connections the verifier is built from — the intake builds it, once, from the same
- * connections it routes to, before any delivery is parsed. Without a template the agent reads where to find the order.
- */
-const orderUrlTemplates = new Map<string, string>();
-
 export const TikTokShopModule: ChannelModule<TikTokShopConnection> = {
   name: TIKTOK_SHOP_CHANNEL,
   labels: { source: 'TikTok Shop chat', platform: 'TikTok Shop', app: 'TikTok Shop Seller Center' },
@@ -29,15 +22,14 @@ export const TikTokShopModule: ChannelModule<TikTokShopConnection> = {
   accountId: (connection) => connection.shopId,
   webhook: {
     path: '/webhooks/tiktok-shop',
-    verifier(connections) {
-      orderUrlTemplates.clear();
-      for (const c of connections) if (c.orderUrlTemplate) orderUrlTemplates.set(c.shopId, c.orderUrlTemplate);
-      return tiktokShopVerifier(connections);
-    },
+    verifier: tiktokShopVerifier,
     signers: (connection) => [connection.appKey],
-    parse: (body) =>
+    // The Seller Center order link of the shop, when its connection has a template; without one the agent reads
+    // where to find the order.
+    parse: (body, connections) =>
       parseTikTokShopWebhook(body, {
-        orderUrl: (shopId, orderId) => orderUrlTemplates.get(shopId)?.replaceAll('{orderId}', encodeURIComponent(orderId)),
+        orderUrl: (shopId, orderId) =>
+          connections.find((c) => c.shopId === shopId)?.orderUrlTemplate?.replaceAll('{orderId}', encodeURIComponent(orderId)),
       }),
     // "Reply 200, empty body, within 3 s" (key fact 16); anything else is retried at +2 min … +12 h.
     acknowledge: () => new Response(null, { status: 200 }),

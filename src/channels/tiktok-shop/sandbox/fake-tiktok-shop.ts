@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { listenOnLoopback } from '../../../sandbox/listen.js';
+import { listenOnLoopback } from '../../../net/loopback.js';
 import { signTikTokShopRequest } from '../sign.js';
 import { signTikTokShopWebhook } from '../verify.js';
 
