@@ -53,7 +53,8 @@ const DYNAMODB_LOCAL_START_MS = 60_000;
 
 export async function startLocalAws(engine = chooseEngine()): Promise<LocalAws> {
   const dynamo = engine === 'DynamoDB Local' ? await startDynamoDbLocal() : await startDynalite();
-  const sqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
+  // `host` only names the queue URLs (http://sqs.<region>.localhost:<port>/...); clients are sent to the endpoint.
+  const sqs = await startFauxqs({ port: 0, host: 'localhost', logger: false });
   console.info(`local AWS: DynamoDB is ${engine} at ${dynamo.endpoint}, SQS is fauxqs at http://127.0.0.1:${sqs.port}`);
   return {
     dynamodb: { endpoint: dynamo.endpoint, engine },

@@ -48,7 +48,7 @@ export function groupIdOf(conversationKey: string): string {
 
 export function encodeJob(job: NewJob, createdAt: number): JobMessage {
   const id = jobIdOf(job.dedupeKey);
-  const body = JSON.stringify({
+  const body = asciiJson({
     v: 1,
     id,
     dedupeKey: job.dedupeKey,
@@ -62,6 +62,15 @@ export function encodeJob(job: NewJob, createdAt: number): JobMessage {
     throw new Error(`a ${job.kind} job of ${bytes} bytes is larger than an SQS message may be (${MAX_MESSAGE_BYTES} bytes)`);
   }
   return { body, groupId: groupIdOf(job.conversationKey), deduplicationId: id, jobId: id };
+}
+
+/**
+ * JSON with every non-ASCII character escaped (`é` as `\u00e9`). SQS refuses a body holding a character outside the
+ * XML character range (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html),
+ * and local SQS servers refuse some it accepts (emoji): ASCII passes everywhere and parses back the same.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A job without its attempts (they are counted in DynamoDB), or why the body is not one. */
