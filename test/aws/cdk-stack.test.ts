@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_ENTRIES } from '../../deploy/aws/entries.js';
 import { FUNCTION_ENV } from '../../deploy/aws/environment.js';
 import { DmbridgeStack } from '../../deploy/aws/stack.js';
+import { TABLE_KEY, TABLE_TTL_ATTRIBUTE } from '../../src/store/dynamodb/table.js';
 import { QUEUE, VISIBILITY_TIMEOUT_FACTOR } from '../../src/store/sqs/queue.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -67,10 +68,10 @@ describe('the AWS CDK stack', () => {
     const dead = resources[dlq]!.Properties;
     for (const q of [queue, dead]) {
       expect(q).toMatchObject({
-        FifoQueue: true,
-        ContentBasedDeduplication: false,
-        DeduplicationScope: 'messageGroup',
-        FifoThroughputLimit: 'perMessageGroupId',
+        FifoQueue: QUEUE.fifo,
+        ContentBasedDeduplication: QUEUE.contentBasedDeduplication,
+        DeduplicationScope: QUEUE.deduplicationScope,
+        FifoThroughputLimit: QUEUE.fifoThroughputLimit,
         MessageRetentionPeriod: QUEUE.retentionSeconds,
       });
     }
@@ -89,15 +90,15 @@ describe('the AWS CDK stack', () => {
     });
   });
 
-  it('keeps state in one pay-per-request table keyed by pk, with time-to-live on ttl, kept when the stack goes', () => {
+  it('keeps state in one pay-per-request table with the key and time-to-live the store uses, kept when the stack goes', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: {
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: TABLE_KEY.name, KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: TABLE_KEY.name, AttributeType: TABLE_KEY.type }],
         BillingMode: 'PAY_PER_REQUEST',
-        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        TimeToLiveSpecification: { AttributeName: TABLE_TTL_ATTRIBUTE, Enabled: true },
       },
     });
   });

@@ -23,7 +23,7 @@ import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { dynamodbOptionsSchema, type DynamoDbOptions } from '../../src/store/dynamodb/options.js';
-import { TABLE_BILLING_MODE, TABLE_KEY, TABLE_TTL_ATTRIBUTE } from '../../src/store/dynamodb/table.js';
+import { TABLE_KEY, TABLE_TTL_ATTRIBUTE } from '../../src/store/dynamodb/table.js';
 import { sqsOptionsSchema, type SqsOptions } from '../../src/store/sqs/options.js';
 import { QUEUE } from '../../src/store/sqs/queue.js';
 
@@ -112,7 +112,7 @@ export async function createTable(endpoints: LocalAwsEndpoints): Promise<DynamoD
         TableName: options.tableName,
         AttributeDefinitions: [{ AttributeName: TABLE_KEY.name, AttributeType: TABLE_KEY.type }],
         KeySchema: [{ AttributeName: TABLE_KEY.name, KeyType: 'HASH' }],
-        BillingMode: TABLE_BILLING_MODE,
+        BillingMode: 'PAY_PER_REQUEST',
       }),
     );
     if (endpoints.dynamodb.engine === 'DynamoDB Local') {

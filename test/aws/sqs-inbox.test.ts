@@ -104,6 +104,11 @@ describe('the SQS FIFO inbox', () => {
     expect(keysOf(await queued())).toEqual(['a', 'b', 'c']);
   });
 
+  it('accepts an empty batch without calling anything', async () => {
+    const down = open({ dynamodb: { endpoint: 'http://127.0.0.1:9' }, sqs: { endpoint: 'http://127.0.0.1:9' } });
+    expect(await down.accept({ jobs: [], customerMessages: [] })).toEqual({ accepted: 0, duplicates: 0 });
+  });
+
   it('takes a key as new again once the dedupe retention has passed', async () => {
     await store.enqueue([job('a')]);
     now += RETENTION_MS;

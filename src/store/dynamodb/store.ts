@@ -164,10 +164,9 @@ export class DynamoStore implements Conversations, Records, Locks, Pauses, Maint
       );
       const keys = (page.Items ?? []).map((item) => readString(item, TABLE_KEY.name)).filter((pk): pk is string => pk !== undefined);
       for (let i = 0; i < keys.length; i += PURGE_CONCURRENCY) {
-        const deleted = await Promise.all(
-          keys.slice(i, i + PURGE_CONCURRENCY).map(async (pk) => (await this.deleteIf(pk, condition, expression.ExpressionAttributeNames, expression.ExpressionAttributeValues)) && pk),
-        );
-        dedupeKeys += deleted.filter((pk) => pk && pk.startsWith(DEDUPE_PREFIX)).length;
+        const some = keys.slice(i, i + PURGE_CONCURRENCY);
+        const deleted = await Promise.all(some.map((pk) => this.deleteIf(pk, condition, expression.ExpressionAttributeNames, expression.ExpressionAttributeValues)));
+        dedupeKeys += some.filter((pk, j) => deleted[j] && pk.startsWith(DEDUPE_PREFIX)).length;
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
