@@ -1,5 +1,6 @@
 /**
- * The contract every Store engine must pass (src/store/store.ts). Call it from an engine's test file:
+ * The contract every Store engine must pass (src/core/store.ts); the roles an engine without a pull queue
+ * also implements have their own suites in ./contract/, run from here too. Call it from an engine's test file:
  *
  *   storeContract('SqliteStore', async (clock) => openSqliteStore(':memory:', { clock }));
  *
@@ -8,6 +9,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../src/core/clock.js';
 import type { Job, NewJob, Store } from '../src/core/store.js';
+import { conversationsContract } from './contract/conversations.js';
+import { locksContract } from './contract/locks.js';
+import { pausesContract } from './contract/pauses.js';
+import { recordsContract } from './contract/records.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const LEASE_MS = 30_000;
@@ -206,24 +211,6 @@ export function storeContract(name: string, makeStore: (clock: Clock) => Promise
       });
     });
 
-    describe('pauses', () => {
-      it('reports 0 for a key that was never paused or whose pause ended', async () => {
-        expect(await store.pausedUntil('ig:1')).toBe(0);
-        await store.pause('ig:1', now + 1000);
-        now += 1000;
-        expect(await store.pausedUntil('ig:1')).toBe(0);
-      });
-
-      it('extends a pause but never shortens it', async () => {
-        await store.pause('ig:1', now + 60_000);
-        await store.pause('ig:1', now + 1_000);
-        expect(await store.pausedUntil('ig:1')).toBe(now + 60_000);
-        await store.pause('ig:1', now + 120_000);
-        expect(await store.pausedUntil('ig:1')).toBe(now + 120_000);
-        expect(await store.pausedUntil('ig:2')).toBe(0);
-      });
-    });
-
     describe('purge', () => {
       it('forgets dedupe keys older than the cutoff but still drops a redelivery within 7 days', async () => {
         await store.enqueue([job('old', 'A')]);
@@ -250,82 +237,6 @@ export function storeContract(name: string, makeStore: (clock: Clock) => Promise
       });
     });
 
-    describe('conversation state', () => {
-      it('remembers when the customer last wrote, and never moves it backwards for a late webhook', async () => {
-        expect(await store.getConversation('conn:u1')).toEqual({});
-        await store.recordCustomerMessage('conn:u1', START + 5000);
-        await store.recordCustomerMessage('conn:u1', START + 1000);
-        expect(await store.getConversation('conn:u1')).toMatchObject({ lastInboundAt: START + 5000, customerMessages: 2 });
-        await store.recordCustomerMessage('conn:u1', START + 9000);
-        expect(await store.getConversation('conn:u1')).toMatchObject({ lastInboundAt: START + 9000, customerMessages: 3 });
-        expect(await store.getConversation('conn:u2')).toEqual({});
-      });
-
-      it('counts replies since the customer last wrote, and starts again when they write', async () => {
-        await store.recordCustomerMessage('conn:u1', START);
-        await store.recordReplySent('conn:u1');
-        await store.recordReplySent('conn:u1');
-        expect(await store.getConversation('conn:u1')).toMatchObject({ repliesSinceCustomer: 2 });
-        await store.recordCustomerMessage('conn:u1', START - 1000); // a late webhook of an older message
-        expect(await store.getConversation('conn:u1')).toMatchObject({ repliesSinceCustomer: 2 });
-        await store.recordCustomerMessage('conn:u1', START + 1000);
-        expect(await store.getConversation('conn:u1')).toMatchObject({ repliesSinceCustomer: 0, customerMessages: 3 });
-      });
-
-      it("keeps the platform's conversation id of the newest customer message", async () => {
-        await store.recordCustomerMessage('conn:u1', START, 'thread-A');
-        await store.recordCustomerMessage('conn:u1', START - 1000, 'thread-old');
-        expect(await store.getConversation('conn:u1')).toMatchObject({ threadId: 'thread-A' });
-        await store.recordCustomerMessage('conn:u1', START + 1000);
-        expect(await store.getConversation('conn:u1')).toMatchObject({ threadId: 'thread-A' });
-        await store.recordCustomerMessage('conn:u1', START + 2000, 'thread-B');
-        expect(await store.getConversation('conn:u1')).toMatchObject({ threadId: 'thread-B' });
-      });
-    });
-
-    describe('locks', () => {
-      it('lets one owner hold a lock until it is released or expires', async () => {
-        expect(await store.acquireLock('refresh:acme', 'a', now + 10_000)).toBe(true);
-        expect(await store.acquireLock('refresh:acme', 'b', now + 10_000)).toBe(false);
-        expect(await store.acquireLock('refresh:acme', 'a', now + 20_000)).toBe(true); // the holder extends it
-        expect(await store.acquireLock('refresh:other', 'b', now + 10_000)).toBe(true);
-        await store.releaseLock('refresh:acme', 'b'); // not the holder: no effect
-        expect(await store.acquireLock('refresh:acme', 'b', now + 10_000)).toBe(false);
-        await store.releaseLock('refresh:acme', 'a');
-        expect(await store.acquireLock('refresh:acme', 'b', now + 10_000)).toBe(true);
-        now += 10_001; // b's hold lapsed
-        expect(await store.acquireLock('refresh:acme', 'c', now + 10_000)).toBe(true);
-      });
-
-      it('gives a free lock to exactly one of many concurrent callers', async () => {
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.acquireLock('refresh:x', `owner-${i}`, now + 10_000)));
-        expect(results.filter(Boolean)).toHaveLength(1);
-      });
-    });
-
-    describe('records', () => {
-      it('reads back what was put, replaces on put, and keeps namespaces apart', async () => {
-        await store.putRecord('link', 'm1', { genesysId: 'g1', parts: [1, 2] }, now + DAY_MS);
-        await store.putRecord('profile', 'm1', { name: 'Jane' }, now + DAY_MS);
-        expect(await store.getRecord('link', 'm1')).toEqual({ genesysId: 'g1', parts: [1, 2] });
-        await store.putRecord('link', 'm1', { genesysId: 'g2' }, now + DAY_MS);
-        expect(await store.getRecord('link', 'm1')).toEqual({ genesysId: 'g2' });
-        expect(await store.getRecord('profile', 'm1')).toEqual({ name: 'Jane' });
-        expect(await store.getRecord('link', 'nope')).toBeUndefined();
-      });
-
-      it('reads an expired record as absent and purges it', async () => {
-        await store.putRecord('profile', 'u1', { name: 'Jane' }, now + 1000);
-        await store.putRecord('profile', 'u2', { name: 'Joe' }, now + DAY_MS);
-        now += 1000;
-        expect(await store.getRecord('profile', 'u1')).toBeUndefined();
-        await store.purge({ dedupeBefore: 0, doneBefore: 0 });
-        now -= 1000; // an expired record stays gone even for a clock that went back
-        expect(await store.getRecord('profile', 'u1')).toBeUndefined();
-        expect(await store.getRecord('profile', 'u2')).toEqual({ name: 'Joe' });
-      });
-    });
-
     it('counts jobs by state', async () => {
       await store.enqueue([job('a1', 'A'), job('a2', 'A'), job('b1', 'B'), job('c1', 'C'), job('d1', 'D')]);
       expect(await store.stats()).toEqual({ pending: 5, leased: 0, dead: 0, done: 0 });
@@ -334,6 +245,14 @@ export function storeContract(name: string, makeStore: (clock: Clock) => Promise
       await store.deadLetter(second!.id, 'worker-1', 'e');
       expect(await store.stats()).toEqual({ pending: 2, leased: 1, dead: 1, done: 1 });
     });
+  });
+
+  // Apart from the block above, so that its per-test store is not opened for these too.
+  describe(`${name} (store contract)`, () => {
+    conversationsContract(makeStore);
+    locksContract(makeStore);
+    pausesContract(makeStore);
+    recordsContract(makeStore);
   });
 }
 
