@@ -62,7 +62,7 @@ export function configSchemaFor(channels: readonly ChannelModule[]) {
     server,
     store: storeUrl.default('sqlite:./data/dmbridge.db'),
     postgres: postgresOptionsSchema,
-    /** Dedupe keys are kept at least this long; platforms retry for up to 72 h, so 7 days leaves room. */
+    /** Dedupe keys are kept at least this long; platforms retry for up to 72 h, so 7 days leaves room (checked below). */
     dedupeRetentionDays: z.number().min(7, 'must be at least 7 days').default(7),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
@@ -89,12 +89,26 @@ export type Config = z.output<typeof configSchema>;
 export type ConnectionConfig = Config['connections'][number];
 export type QueueConfig = Config['queue'];
 
-/** Rules across sections, checked after the schema: each channel module's own. */
+/** Rules across sections, checked after the schema: each channel module's own, and the dedupe retention. */
 function checkConfig(config: Config, channels: readonly ChannelModule[]): string[] {
-  return channels.flatMap((channel) =>
+  const own = channels.flatMap((channel) =>
     channel.configProblems?.(config.connections.filter((c) => c.channel === channel.name), config.server) ?? [],
   );
+  return [...own, ...dedupeRetentionProblems(config, channels)];
 }
+
+/** Dedupe keys must outlive every platform's redelivery horizon: a retry after they were purged would be forwarded twice. */
+function dedupeRetentionProblems(config: Config, channels: readonly ChannelModule[]): string[] {
+  const byName = new Map(channels.map((channel) => [channel.name, channel]));
+  return config.connections.flatMap((connection) => {
+    const horizonMs = byName.get(connection.channel)?.redeliveryHorizonMs?.(connection);
+    if (horizonMs === undefined || horizonMs <= config.dedupeRetentionDays * DAY_MS) return [];
+    const days = Math.ceil(horizonMs / DAY_MS);
+    return [`dedupeRetentionDays: must be at least ${days} days: connection "${connection.id}" accepts deliveries signed up to ${Math.round(horizonMs / 3_600_000)} hours ago`];
+  });
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

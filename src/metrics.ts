@@ -37,6 +37,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['target', 'operation', 'status'] as const,
       registers: [registry],
     }),
+    /** Correctly signed deliveries signed long before they arrived: the platform's retries after an outage. */
+    lateDeliveries: new Counter({
+      name: 'dmbridge_webhook_late_deliveries_total',
+      help: 'Webhook deliveries accepted although signed more than 5 minutes before they arrived (platform retries), by route',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
     /** 1 while a connection's platform refuses the bridge's refresh token: an administrator must act. */
     reauthorizationRequired: new Gauge({
       name: 'dmbridge_reauthorization_required',

@@ -26,7 +26,13 @@ export interface ChannelLabels {
 }
 
 export type SignatureVerdict =
-  | { ok: true; /** Identifies the secret that signed; `signers` tells which connections it may speak for. */ signer: string }
+  | {
+      ok: true;
+      /** Identifies the secret that signed; `signers` tells which connections it may speak for. */
+      signer: string;
+      /** When the platform signed the delivery (epoch ms), where its signature covers a time: a redelivery keeps it. */
+      signedAt?: number;
+    }
   | { ok: false; reason: 'missing' | 'malformed' | 'mismatch' | 'stale'; /** For the refusal body. */ message: string };
 
 /** Checks one delivery's signature over the exact raw bytes; built once from the channel's connections. */
@@ -47,6 +53,11 @@ export interface ChannelWebhook<C extends Connection> {
   parse(body: unknown, connections: readonly C[]): ParseResult;
   /** The answer once the delivery is stored (or deliberately ignored). */
   acknowledge(): Response;
+  /**
+   * The platform does not document its webhook's Content-Type: the body is accepted whatever the header says (it is
+   * parsed as JSON anyway), rather than refused with a 415 the platform would retry until it gives up.
+   */
+  anyContentType?: boolean;
   /** A subscription handshake on GET of the same path, if the platform has one. */
   handshake?(params: URLSearchParams, connections: readonly C[]): { ok: true; body: string } | { ok: false; message: string };
 }
@@ -117,6 +128,11 @@ export interface ChannelModule<C extends Connection = Connection> {
    * message: they are then logged, never matched to an agent message.
    */
   readonly readsAreWatermarks: boolean;
+  /**
+   * How long after an event the platform may still deliver it, correctly signed (its retry horizon), in ms: the
+   * dedupe keys must be kept at least this long, or a late redelivery would be forwarded twice.
+   */
+  redeliveryHorizonMs?(connection: C): number;
   /** Secrets every instance shares, from which the default media-link key is derived (modules with media). */
   mediaKeyMaterial?(connection: C): readonly string[];
   /** The platform's answer to an API call → the error taxonomy; undefined when it is a success. Never throws. */

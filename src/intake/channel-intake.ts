@@ -3,13 +3,15 @@
  * each event routed to the connection of its account, and only if that connection's secrets include the one that
  * signed (an app may not speak for another app's account).
  */
-import type { ChannelModule } from '../core/channel.js';
+import type { ChannelModule, SignatureVerdict } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import type { Connection } from '../core/connection.js';
 import type { InboundEvent } from '../core/events.js';
 import { inboundBatch } from './inbound-batch.js';
 import { refuse } from './refuse.js';
 import { receiveWebhook, type IntakeDeps, type WebhookSpec } from './webhook.js';
+
+const LATE_AFTER_MS = 5 * 60_000;
 
 export interface ChannelIntake {
   readonly channel: ChannelModule;
@@ -40,9 +42,21 @@ export function createChannelIntake(channel: ChannelModule, connections: readonl
     return connection;
   }
 
+  /** A first delivery arrives within seconds; one signed this long ago is a retry after an outage (ours or theirs). */
+  function noteLateDelivery(verdict: SignatureVerdict, now: number): void {
+    if (!verdict.ok || verdict.signedAt === undefined || now - verdict.signedAt <= LATE_AFTER_MS) return;
+    metrics.lateDeliveries.inc({ route });
+    logger.warn({ channel: route, ageSec: Math.round((now - verdict.signedAt) / 1000) }, 'late webhook delivery accepted (a platform retry)');
+  }
+
   const spec: WebhookSpec = {
     route,
-    verify: (raw, headers) => verifier(raw, headers, clock()),
+    verify(raw, headers) {
+      const now = clock();
+      const verdict = verifier(raw, headers, now);
+      noteLateDelivery(verdict, now);
+      return verdict;
+    },
     toBatch(body, signer) {
       const { events, skipped } = channel.webhook.parse(body, connections);
       for (const s of skipped) {

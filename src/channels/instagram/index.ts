@@ -55,6 +55,9 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     return { replier: createInstagramReplier(connection, graph), profile: (customerId) => graph.getProfile(customerId) };
   },
 
+  // Meta retries a failed delivery "with decreasing frequency over the next 36 hours"
+  // (https://developers.facebook.com/docs/graph-api/webhooks/getting-started).
+  redeliveryHorizonMs: () => 36 * 60 * 60 * 1000,
   replyWindow(conversation, connection) {
     const window = instagramReplyWindow(conversation.lastInboundAt);
     return {

@@ -54,7 +54,7 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
         let failure: keyof typeof SIGNATURE_MESSAGES = 'mismatch';
         for (const [secret, toleranceSec] of tolerance) {
           const verdict = verifyTikTokSignature(raw, header, secret, { now, toleranceSec });
-          if (verdict.ok) return { ok: true, signer: secret };
+          if (verdict.ok) return { ok: true, signer: secret, signedAt: verdict.timestamp * 1000 };
           failure = verdict.reason;
           if (failure === 'missing' || failure === 'malformed') break;
         }
@@ -64,7 +64,10 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
     signers: (connection) => [connection.appSecret],
     parse: (body) => withOperatorAlerts(parseTikTokWebhook(body)),
     acknowledge,
+    // TikTok documents no Content-Type for its webhooks; a 415 would be retried for 72 hours, then lost.
+    anyContentType: true,
   },
+  redeliveryHorizonMs: (connection) => connection.signatureToleranceSec * 1000,
 
   connect(connection, { store, clock, metrics, logger }) {
     const tokens = new TikTokTokens({
