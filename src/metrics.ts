@@ -44,6 +44,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['route'] as const,
       registers: [registry],
     }),
+    /** Events whose platform time lay outside the sane range around their arrival: the arrival time was used. */
+    eventTimesClamped: new Counter({
+      name: 'dmbridge_event_times_clamped_total',
+      help: 'Webhook events whose timestamp was implausible (far past or future) and was replaced by the arrival time, by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
     /** 1 while a connection's platform refuses the bridge's refresh token: an administrator must act. */
     reauthorizationRequired: new Gauge({
       name: 'dmbridge_reauthorization_required',

@@ -6,6 +6,7 @@
 import type { ChannelModule, SignatureVerdict } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import type { Connection } from '../core/connection.js';
+import { saneEventTime } from '../core/event-time.js';
 import type { InboundEvent } from '../core/events.js';
 import { inboundBatch } from './inbound-batch.js';
 import { refuse } from './refuse.js';
@@ -49,6 +50,15 @@ export function createChannelIntake(channel: ChannelModule, connections: readonl
     logger.warn({ channel: route, ageSec: Math.round((now - verdict.signedAt) / 1000) }, 'late webhook delivery accepted (a platform retry)');
   }
 
+  /** One implausible time must not poison the conversation's reply window (src/core/event-time.ts). */
+  function withSaneTime(event: InboundEvent, receivedAt: number, connectionId: string): InboundEvent {
+    const { timestamp, clamped } = saneEventTime(event.timestamp, receivedAt);
+    if (!clamped) return event;
+    metrics.eventTimesClamped.inc({ channel: route });
+    logger.warn({ channel: route, connectionId, kind: event.kind, timestamp: event.timestamp }, 'event time outside the sane range; the arrival time is used');
+    return { ...event, timestamp };
+  }
+
   const spec: WebhookSpec = {
     route,
     verify(raw, headers) {
@@ -63,9 +73,10 @@ export function createChannelIntake(channel: ChannelModule, connections: readonl
         metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });
         if (s.alert) logger.error({ channel: s.channel, detail: s.detail }, s.alert);
       }
+      const receivedAt = clock();
       const routed = events.flatMap((event) => {
         const connection = connectionOf(event, signer);
-        return connection ? [{ connectionId: connection.id, event }] : [];
+        return connection ? [{ connectionId: connection.id, event: withSaneTime(event, receivedAt, connection.id) }] : [];
       });
       return { ...inboundBatch(routed), emptyOutcome: 'nothing_to_store' };
     },

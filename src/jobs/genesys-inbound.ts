@@ -7,6 +7,7 @@ import type { ConnectionDirectory } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import { conversationKey } from '../core/conversation.js';
 import { PermanentError } from '../core/errors.js';
+import { saneEventTime, withoutFutureWindow } from '../core/event-time.js';
 import type { InboundMessage, MediaReference } from '../core/events.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, Records } from '../core/store.js';
@@ -40,15 +41,18 @@ export function createGenesysInboundHandler(deps: {
 }): JobHandler<GenesysInboundPayload> {
   return {
     pauseKeys: () => [deps.pauseKey],
-    async run({ connectionId, event }) {
+    async run({ connectionId, event: stored }, job) {
       const linked = deps.connections.get(connectionId);
       if (!linked) throw new PermanentError(`connection "${connectionId}" is no longer configured; the message cannot be delivered`);
       const { connection, channel } = linked;
-      const [profile, conversation, referred] = await Promise.all([
+      // Jobs stored before event times were checked at intake may carry any time (src/core/event-time.ts).
+      const event = { ...stored, timestamp: saneEventTime(stored.timestamp, job.createdAt).timestamp };
+      const [profile, stateNow, referred] = await Promise.all([
         deps.profiles(connectionId, event.customerId),
         deps.store.getConversation(conversationKey(connectionId, event.customerId)),
         event.refersTo ? deps.store.getRecord<PlatformMessageLink>(PLATFORM_MESSAGE, `${connectionId}:${event.refersTo}`) : undefined,
       ]);
+      const { conversation } = withoutFutureWindow(stateNow, deps.clock());
       const lastInboundAt = conversation.lastInboundAt ?? (event.opensWindow ? event.timestamp : undefined);
       const window = replyWindowAttributes(channel.replyWindow({ ...conversation, ...(lastInboundAt !== undefined ? { lastInboundAt } : {}) }, connection), deps.clock());
       const enriched: InboundMessage = {

@@ -18,6 +18,7 @@ import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.j
 import { conversationKey, replyQueueKey } from '../core/conversation.js';
 import type { ConversationState } from '../core/conversation.js';
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../core/errors.js';
+import { withoutFutureWindow } from '../core/event-time.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, JobSink, NewJob, Pauses, Records } from '../core/store.js';
 import type { Logger } from '../logger.js';
@@ -66,10 +67,12 @@ export function createReplyHandler(deps: {
 
   async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier): Promise<void> {
     const progressKey = `${connectionId}:${command.genesysMessageId}`;
-    const [saved, conversation] = await Promise.all([
+    const [saved, stored] = await Promise.all([
       store.getRecord<ReplyProgress>(PROGRESS, progressKey),
       store.getConversation(conversationKey(connectionId, command.customerId)),
     ]);
+    const { conversation, dropped } = withoutFutureWindow(stored, clock());
+    if (dropped) logger.error({ connectionId, lastInboundAt: stored.lastInboundAt }, "the conversation's last customer message is dated in the future; the reply window is treated as unknown");
     let decision: Extract<ReplyVerdict, { send: true }>;
     if (saved) {
       // Already under way: finish with the decision taken before the first part, whatever the clock says now.
