@@ -73,6 +73,7 @@ export function composeBridge(opts: ComposeOptions): ComposedBridge {
     genesys,
     genesysPauseKey: genesysPause,
     mediaUrl: (connectionId, reference) => media.urlFor(connectionId, reference),
+    replyDeadlineMs: config.queue.replyDeadlineMs,
     clock,
     logger,
     metrics,

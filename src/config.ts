@@ -29,6 +29,8 @@ const queue = z
     backoffBaseMs: z.number().int().min(1).default(1000),
     backoffMaxMs: z.number().int().min(1).default(15 * 60_000),
     pollMs: z.number().int().min(10).default(500),
+    /** An agent reply not delivered this long after the bridge accepted it is given up with a Failed receipt. */
+    replyDeadlineMs: z.number().int().min(1000).max(24 * 60 * 60_000).default(5 * 60_000),
   })
   .prefault({});
 

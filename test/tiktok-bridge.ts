@@ -59,9 +59,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `tiktok` and `top` are merged into the TikTok connection and the top level of the raw configuration. */
+/**
+ * `tiktok`, `instagram` and `top` are merged into the TikTok connection, the Instagram connection (TEST's) and the
+ * top level of the raw configuration.
+ */
 export async function startTikTokBridge(
-  opts: { tiktok?: Record<string, unknown>; top?: Record<string, unknown>; queue?: Record<string, unknown>; logger?: Logger } = {},
+  opts: {
+    tiktok?: Record<string, unknown>;
+    instagram?: Record<string, unknown>;
+    top?: Record<string, unknown>;
+    queue?: Record<string, unknown>;
+    logger?: Logger;
+  } = {},
 ): Promise<TikTokBridge> {
   const dir = tempDir();
   const genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId, TT.integrationId] });
@@ -81,7 +90,7 @@ export async function startTikTokBridge(
     ...opts.tiktok,
   };
   const config = parseConfig(
-    JSON.stringify({ ...raw, server: { ...raw.server, publicUrl: `http://127.0.0.1:${port}` }, connections: [...raw.connections, connection], ...opts.top }),
+    JSON.stringify({ ...raw, server: { ...raw.server, publicUrl: `http://127.0.0.1:${port}` }, connections: [{ ...raw.connections[0], ...opts.instagram }, connection], ...opts.top }),
     {},
   );
   const bridge = await startServer({ config, logger: opts.logger ?? silentLogger });

@@ -27,6 +27,8 @@ export interface JobDeps {
   metrics: Metrics;
   /** Called after a job enqueued follow-up jobs (receipts), to wake the worker. */
   onEnqueued: () => void;
+  /** How long an agent reply may stay undelivered before its Failed receipt (`queue.replyDeadlineMs`). */
+  replyDeadlineMs: number;
 }
 
 export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
@@ -37,7 +39,7 @@ export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
   const profiles = createProfileLookup({ store, clock, logger, fetchers });
   const routes = [
     jobRoute(genesysInboundJob, createGenesysInboundHandler({ connections, client: genesys, store, clock, profiles, mediaUrl: deps.mediaUrl, pauseKey })),
-    jobRoute(replyJobKind, createReplyHandler({ store, connections, clock, logger, metrics, onEnqueued: deps.onEnqueued })),
+    jobRoute(replyJobKind, createReplyHandler({ store, connections, clock, logger, metrics, onEnqueued: deps.onEnqueued, deadlineMs: deps.replyDeadlineMs })),
     jobRoute(receiptJobKind, createReceiptHandler({ connections, client: genesys, pauseKey })),
     jobRoute(echoJobKind, createEchoHandler({ store, connections, genesys, clock, logger, metrics, genesysPauseKey: pauseKey })),
     jobRoute(readJobKind, createReadHandler({ store, connections, logger, metrics })),

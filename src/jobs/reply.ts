@@ -12,7 +12,7 @@
  *   job is dead-lettered: refused by the window rule, rejected by the platform, or out of retries.
  */
 import { z } from 'zod';
-import type { ChannelReplier, ConnectionDirectory, ReplyVerdict } from '../core/channel.js';
+import type { ChannelReplier, ConnectionDirectory, LinkedConnection, ReplyVerdict } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.js';
 import { conversationKey, replyQueueKey } from '../core/conversation.js';
@@ -27,6 +27,7 @@ import { defineJobKind, type PayloadOf } from './kinds.js';
 import { PLATFORM_MESSAGE, linkTtlMs, type PlatformMessageLink } from './links.js';
 import { outboundCommandSchema } from './payloads.js';
 import { receiptJob } from './receipt.js';
+import { replyDeadline } from './reply-deadline.js';
 
 /** Delivery progress of one Genesys message, kept between attempts. */
 interface ReplyProgress {
@@ -56,13 +57,15 @@ export function createReplyHandler(deps: {
   metrics: Metrics;
   /** Called after receipt jobs were stored, to wake the worker. */
   onEnqueued: () => void;
+  /** How long after the bridge accepted it a reply may stay undelivered before it is given up (./reply-deadline.ts). */
+  deadlineMs: number;
 }): JobHandler<ReplyPayload> {
   const { store, clock, logger } = deps;
 
-  function replierOf(connectionId: string): ChannelReplier {
+  function linkedOf(connectionId: string): LinkedConnection {
     const linked = deps.connections.get(connectionId);
     if (!linked) throw new PermanentError(`The bridge no longer has a connection "${connectionId}"; the reply was not sent.`, { reason: 'InvalidDestination' });
-    return linked.clients.replier;
+    return linked;
   }
 
   async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier): Promise<void> {
@@ -106,12 +109,14 @@ export function createReplyHandler(deps: {
   }
 
   return {
-    pauseKeys({ connectionId }) {
+    // A message waits out its account's pause itself, so that a pause past its deadline fails it at once.
+    pauseKeys({ connectionId, command }) {
       const linked = deps.connections.get(connectionId);
-      return linked ? [linked.clients.replier.pauseKey] : [];
+      return linked && command.kind === 'typing' ? [linked.clients.replier.pauseKey] : [];
     },
-    async run({ connectionId, command }) {
-      const replier = replierOf(connectionId);
+    async run({ connectionId, command }, job) {
+      const linked = linkedOf(connectionId);
+      const replier = linked.clients.replier;
       if (command.kind === 'typing') {
         // Best effort: a typing indicator that arrives late is worse than none, so it is never retried.
         const conversation = await store.getConversation(conversationKey(connectionId, command.customerId));
@@ -120,7 +125,13 @@ export function createReplyHandler(deps: {
         });
         return;
       }
-      await deliver(connectionId, command, replier);
+      const deadline = replyDeadline({ pauses: store, clock, deadlineMs: deps.deadlineMs, labels: linked.channel.labels }, job.createdAt);
+      try {
+        await deadline.waitForAccount(replier.pauseKey);
+        await deliver(connectionId, command, replier);
+      } catch (err) {
+        throw await deadline.settle(err);
+      }
     },
     async onDeadLetter({ connectionId, command }, error) {
       if (command.kind !== 'message') return;
