@@ -157,6 +157,11 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   composed.onEnqueued(() => worker.notify());
 
   let purgeTimer: NodeJS.Timeout | undefined;
+  const upkeep = async () => {
+    for (const [connectionId, { clients }] of composed.connections) {
+      await clients.upkeep?.().catch((err: unknown) => logger.error({ err, connectionId }, 'connection upkeep failed'));
+    }
+  };
   const purge = async () => {
     const now = clock();
     try {
@@ -174,7 +179,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     worker,
     start() {
       if (opts.worker !== false) worker.start();
-      purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
+      purgeTimer = setInterval(() => void purge().then(upkeep), PURGE_EVERY_MS);
       purgeTimer.unref();
     },
     async stop() {

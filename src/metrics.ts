@@ -51,6 +51,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['channel'] as const,
       registers: [registry],
     }),
+    /** When a connection's current access token expires, where the platform says (Instagram Login tokens). */
+    accessTokenExpiresAt: new Gauge({
+      name: 'dmbridge_access_token_expires_at_seconds',
+      help: "Expiry of a connection's current platform access token, as a Unix time in seconds",
+      labelNames: ['connection'] as const,
+      registers: [registry],
+    }),
     /** 1 while a connection's platform refuses the bridge's refresh token: an administrator must act. */
     reauthorizationRequired: new Gauge({
       name: 'dmbridge_reauthorization_required',

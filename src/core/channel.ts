@@ -89,6 +89,11 @@ export interface ChannelConnection {
   profile?(customerId: string): Promise<CustomerProfile>;
   /** Media that Genesys cannot fetch directly (it needs the platform's credentials). */
   media?: MediaSource;
+  /**
+   * Periodic upkeep (the Node profile calls it hourly), such as renewing a token before it expires on an account
+   * too quiet to renew it on use. Errors are logged by the caller.
+   */
+  upkeep?(): Promise<void>;
 }
 
 export interface ChannelDeps {

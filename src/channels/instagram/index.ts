@@ -3,7 +3,8 @@
  * knows about Instagram, as one module. The platform's rules are in ./README.md.
  */
 import type { ChannelModule } from '../../core/channel.js';
-import { instagramConnectionSchema, type InstagramConnection } from './config.js';
+import { InstagramTokens } from './auth.js';
+import { instagramConfigProblems, instagramConnectionSchema, instagramLogin, type InstagramConnection } from './config.js';
 import { classifyGraphError } from './errors.js';
 import { GraphClient } from './graph-client.js';
 import { parseInstagramWebhook } from './parse.js';
@@ -17,6 +18,7 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
   name: 'instagram',
   labels: { source: 'Instagram DM', platform: 'Instagram', app: 'the Instagram app' },
   configSchema: instagramConnectionSchema,
+  configProblems: (connections) => instagramConfigProblems(connections),
   accountId: (connection) => connection.accountId,
 
   webhook: {
@@ -50,9 +52,15 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     },
   },
 
-  connect(connection, { clock, metrics, logger }) {
-    const graph = new GraphClient({ connection, metrics, logger, clock });
-    return { replier: createInstagramReplier(connection, graph), profile: (customerId) => graph.getProfile(customerId) };
+  connect(connection, { store, clock, metrics, logger }) {
+    // Only Instagram Login tokens expire and are renewed; a Facebook Login Page token is used as configured.
+    const tokens = instagramLogin(connection) === 'instagram' ? new InstagramTokens({ connection, store, clock, metrics, logger }) : undefined;
+    const graph = new GraphClient({ connection, metrics, logger, clock, ...(tokens ? { tokens } : {}) });
+    return {
+      replier: createInstagramReplier(connection, graph),
+      profile: (customerId) => graph.getProfile(customerId),
+      ...(tokens ? { upkeep: () => tokens.upkeep() } : {}),
+    };
   },
 
   // Meta retries a failed delivery "with decreasing frequency over the next 36 hours"
