@@ -87,8 +87,13 @@ export interface ChannelConnection {
   replier: ChannelReplier;
   /** The customer's name and picture, where the platform has a profile API. Throws on any failure. */
   profile?(customerId: string): Promise<CustomerProfile>;
-  /** Media that Genesys cannot fetch directly (it needs the platform's credentials). */
+  /** Media that Genesys cannot fetch directly (it needs the platform's credentials, or its links expire). */
   media?: MediaSource;
+  /**
+   * The MIME type the platform serves a media item with, asked before Genesys is given the link (the parser could
+   * only guess). Undefined when it cannot tell; never throws.
+   */
+  mediaMime?(reference: MediaReference): Promise<string | undefined>;
   /**
    * Periodic upkeep (the Node profile calls it hourly), such as renewing a token before it expires on an account
    * too quiet to renew it on use. Errors are logged by the caller.

@@ -3,12 +3,12 @@
  * besides the message: the customer's profile, the reply window, and which agent message a reaction is about.
  */
 import { z } from 'zod';
-import type { ConnectionDirectory } from '../core/channel.js';
+import type { ConnectionDirectory, LinkedConnection } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import { conversationKey } from '../core/conversation.js';
 import { PermanentError } from '../core/errors.js';
 import { saneEventTime, withoutFutureWindow } from '../core/event-time.js';
-import type { InboundMessage, MediaReference } from '../core/events.js';
+import type { InboundAttachment, InboundMessage, MediaReference } from '../core/events.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, Records } from '../core/store.js';
 import type { GenesysClient } from '../genesys/client.js';
@@ -39,6 +39,13 @@ export function createGenesysInboundHandler(deps: {
   /** Rate-limit pause key shared by every job that uses this OAuth client. */
   pauseKey: string;
 }): JobHandler<GenesysInboundPayload> {
+  /** The bridge's /media link for platform media, typed as the platform serves it (the parser could only guess). */
+  async function bridgedAttachment(connectionId: string, attachment: InboundAttachment, linked: LinkedConnection): Promise<InboundAttachment> {
+    const reference = attachment.reference!;
+    const mime = await linked.clients.mediaMime?.(reference);
+    return { ...attachment, url: deps.mediaUrl(connectionId, reference), ...(mime ? { mime } : {}) };
+  }
+
   return {
     pauseKeys: () => [deps.pauseKey],
     async run({ connectionId, event: stored }, job) {
@@ -57,7 +64,7 @@ export function createGenesysInboundHandler(deps: {
       const window = replyWindowAttributes(channel.replyWindow({ ...conversation, ...(lastInboundAt !== undefined ? { lastInboundAt } : {}) }, connection), deps.clock());
       const enriched: InboundMessage = {
         ...event,
-        ...(event.attachment?.reference ? { attachment: { ...event.attachment, url: deps.mediaUrl(connectionId, event.attachment.reference) } } : {}),
+        ...(event.attachment?.reference ? { attachment: await bridgedAttachment(connectionId, event.attachment, linked) } : {}),
         ...(referred?.snippet ? { text: `${event.text ?? ''} “${referred.snippet}”`.trim() } : {}),
         attributes: { ...event.attributes, ...window },
       };

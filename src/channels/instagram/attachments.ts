@@ -69,7 +69,7 @@ export function partOfAttachment(attachment: InstagramAttachment | undefined): P
   }
 }
 
-type MediaKind = 'image' | 'video' | 'audio' | 'file';
+export type MediaKind = 'image' | 'video' | 'audio' | 'file';
 
 const MEDIA_KINDS: Record<MediaKind, { mediaType: MediaType; defaultMime: string }> = {
   image: { mediaType: 'Image', defaultMime: 'image/jpeg' },
@@ -85,7 +85,12 @@ const MIME_BY_EXTENSION: Record<string, string> = {
   pdf: 'application/pdf',
 };
 
-/** A media part; without a usable http(s) URL it degrades to the placeholder text. */
+/**
+ * A media part; without a usable http(s) URL it degrades to the placeholder text. The CDN link is signed, expires
+ * and has no extension (key fact 30), and Meta forbids keeping the media (§8): Genesys is given a link to the
+ * bridge's own /media route instead, which streams it from the CDN when fetched (./media.ts), and the MIME type the
+ * CDN answers replaces this part's guess before Genesys sees it. `url` stays empty until then.
+ */
 function mediaPartOf(kind: MediaKind, rawUrl: string | undefined): Part {
   const url = rawUrl !== undefined && URL.canParse(rawUrl) ? new URL(rawUrl) : undefined;
   if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
@@ -94,7 +99,8 @@ function mediaPartOf(kind: MediaKind, rawUrl: string | undefined): Part {
   const filename = filenameOf(url);
   const attachment: InboundAttachment = {
     mediaType: MEDIA_KINDS[kind].mediaType,
-    url: url.href,
+    url: '',
+    reference: { platform: 'instagram', kind, url: url.href },
     mime: mimeOf(kind, filename),
   };
   if (filename !== undefined) attachment.filename = filename;
@@ -102,8 +108,8 @@ function mediaPartOf(kind: MediaKind, rawUrl: string | undefined): Part {
 }
 
 /**
- * Meta CDN links (`/ig_messaging_cdn/?asset_id=…`) usually have no extension, hence the per-type default. An
- * extension of another family is ignored (voice notes are `.mp4` files: still audio/mp4).
+ * The best guess until the CDN says: links (`/ig_messaging_cdn/?asset_id=…`) usually have no extension, hence the
+ * per-type default. An extension of another family is ignored (voice notes are `.mp4` files: still audio/mp4).
  */
 function mimeOf(kind: MediaKind, filename: string | undefined): string {
   const extension = filename?.slice(filename.lastIndexOf('.') + 1).toLowerCase();

@@ -7,6 +7,7 @@ import { InstagramTokens } from './auth.js';
 import { instagramConfigProblems, instagramConnectionSchema, instagramLogin, type InstagramConnection } from './config.js';
 import { classifyGraphError } from './errors.js';
 import { GraphClient } from './graph-client.js';
+import { instagramMedia } from './media.js';
 import { parseInstagramWebhook } from './parse.js';
 import { createInstagramReplier } from './reply.js';
 import { answerMetaHandshake, verifyMetaSignature } from './verify.js';
@@ -56,9 +57,12 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     // Only Instagram Login tokens expire and are renewed; a Facebook Login Page token is used as configured.
     const tokens = instagramLogin(connection) === 'instagram' ? new InstagramTokens({ connection, store, clock, metrics, logger }) : undefined;
     const graph = new GraphClient({ connection, metrics, logger, clock, ...(tokens ? { tokens } : {}) });
+    const { media, mediaMime } = instagramMedia(connection);
     return {
       replier: createInstagramReplier(connection, graph),
       profile: (customerId) => graph.getProfile(customerId),
+      media,
+      mediaMime,
       ...(tokens ? { upkeep: () => tokens.upkeep() } : {}),
     };
   },
@@ -74,6 +78,8 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     };
   },
   readsAreWatermarks: false,
+  // The /media links of customers' media are signed with a key every instance derives from the same secrets.
+  mediaKeyMaterial: (connection) => [connection.appSecret],
   classifyError: (status, bodyText, { connection, now }) =>
     status >= 200 && status < 300 ? undefined : classifyGraphError(status, bodyText, { accountId: connection.accountId, now }),
   sandbox: () => import('./sandbox/index.js').then((m) => m.instagramSandbox),
