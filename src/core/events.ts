@@ -85,7 +85,18 @@ export interface InboundEcho extends InboundEventBase {
   source?: string;
 }
 
-export type InboundEvent = InboundMessage | InboundRead | InboundEcho;
+/**
+ * A change to one of the customer's earlier messages (an edit) that names only that message, not who sent it: its
+ * customer is whoever sent `refersTo`, looked up in the bridge's record of the messages it delivered.
+ */
+export interface InboundMessageUpdate extends Omit<InboundMessage, 'kind' | 'customerId'> {
+  kind: 'update';
+  /** Not known: the point of this event. */
+  customerId?: never;
+  refersTo: string;
+}
+
+export type InboundEvent = InboundMessage | InboundRead | InboundEcho | InboundMessageUpdate;
 
 /** What the platform tells about a customer, shown in Genesys's `from` fields. */
 export interface CustomerProfile {

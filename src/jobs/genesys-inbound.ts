@@ -15,7 +15,7 @@ import type { GenesysClient } from '../genesys/client.js';
 import { buildGenesysInboundMessage } from '../genesys/translate.js';
 import { replyWindowAttributes } from '../genesys/window-attributes.js';
 import { defineJobKind, type PayloadOf } from './kinds.js';
-import { PLATFORM_MESSAGE, type PlatformMessageLink } from './links.js';
+import { CUSTOMER_MESSAGE, PLATFORM_MESSAGE, linkTtlMs, type CustomerOfMessage, type PlatformMessageLink } from './links.js';
 import { inboundMessageSchema } from './payloads.js';
 import type { ProfileLookup } from './profiles.js';
 
@@ -59,6 +59,10 @@ export function createGenesysInboundHandler(deps: {
         deps.store.getConversation(conversationKey(connectionId, event.customerId)),
         event.refersTo ? deps.store.getRecord<PlatformMessageLink>(PLATFORM_MESSAGE, `${connectionId}:${event.refersTo}`) : undefined,
       ]);
+      // What a later event naming only this message (an edit) is attributed with (./message-update.ts).
+      if (event.opensWindow) {
+        await deps.store.putRecord(CUSTOMER_MESSAGE, `${connectionId}:${event.messageId}`, { customerId: event.customerId } satisfies CustomerOfMessage, deps.clock() + linkTtlMs);
+      }
       const { conversation } = withoutFutureWindow(stateNow, deps.clock());
       const lastInboundAt = conversation.lastInboundAt ?? (event.opensWindow ? event.timestamp : undefined);
       const window = replyWindowAttributes(channel.replyWindow({ ...conversation, ...(lastInboundAt !== undefined ? { lastInboundAt } : {}) }, connection), deps.clock());

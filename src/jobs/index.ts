@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { echoJobKind, createEchoHandler } from './echo.js';
 import { createGenesysInboundHandler, genesysInboundJob } from './genesys-inbound.js';
+import { createMessageUpdateHandler, messageUpdateJobKind } from './message-update.js';
 import { createProfileLookup } from './profiles.js';
 import { createReadHandler, readJobKind } from './read.js';
 import { createReceiptHandler, receiptJobKind } from './receipt.js';
@@ -43,6 +44,7 @@ export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
     jobRoute(receiptJobKind, createReceiptHandler({ connections, client: genesys, pauseKey })),
     jobRoute(echoJobKind, createEchoHandler({ store, connections, genesys, clock, logger, metrics, genesysPauseKey: pauseKey })),
     jobRoute(readJobKind, createReadHandler({ store, connections, logger, metrics })),
+    jobRoute(messageUpdateJobKind, createMessageUpdateHandler({ store, logger, metrics, onEnqueued: deps.onEnqueued })),
   ];
   return new Map(routes.map((route) => [route.kind.kind, route]));
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { OutboundCommand } from '../core/commands.js';
 import type { GenesysReasonCode } from '../core/errors.js';
-import type { InboundEcho, InboundMessage, InboundRead } from '../core/events.js';
+import type { InboundEcho, InboundMessage, InboundMessageUpdate, InboundRead } from '../core/events.js';
 
 const text = z.string();
 const mediaType = z.enum(['Image', 'Video', 'Audio', 'File', 'Link']);
@@ -48,6 +48,19 @@ export const inboundEchoSchema: z.ZodType<InboundEcho> = z.looseObject({
 });
 
 export const inboundReadSchema: z.ZodType<InboundRead> = z.looseObject({ ...eventBase, kind: z.literal('read'), messageId: text });
+
+const { customerId: _noCustomer, ...updateBase } = eventBase;
+
+export const inboundUpdateSchema: z.ZodType<InboundMessageUpdate> = z.looseObject({
+  ...updateBase,
+  kind: z.literal('update'),
+  subtype: text,
+  messageId: text,
+  text: text.optional(),
+  attributes: z.record(text, text),
+  opensWindow: z.boolean(),
+  refersTo: text,
+});
 
 const option = z.looseObject({ text, payload: text.optional(), url: text.optional() });
 

@@ -2,7 +2,7 @@
  * The messaging items that are about the conversation rather than a message of their own: reactions, reads,
  * postbacks, referrals and edits (instagram-messaging.md §3.2). Pure.
  */
-import type { InboundRead, ParseResult } from '../../core/events.js';
+import type { InboundMessageUpdate, InboundRead, ParseResult } from '../../core/events.js';
 import { describeIssue } from '../zod-issue.js';
 import { CHANNEL, customerBase, dedupeKey, definedOnly, labelled, skip, type ItemContext } from './parse-context.js';
 import { messageEditSchema, postbackSchema, reactionSchema, readSchema, referralSchema, type InstagramReferral } from './schema.js';
@@ -87,19 +87,33 @@ export function parseReferralEvent(value: unknown, ctx: ItemContext, out: ParseR
 
 /** Edits reuse the mid; `num_edit` tells edits apart (Meta Postman collection, fbsamples/messenger-platform-samples). */
 export function parseMessageEditEvent(value: unknown, ctx: ItemContext, out: ParseResult): void {
+  const edit = editOf(value, ctx.timestamp, out);
+  if (edit) out.events.push({ ...customerBase(ctx, edit.dedupeKey(ctx.accountId)), ...edit.fields });
+}
+
+/**
+ * The edit as Meta really sends it, without sender and recipient: an update of the edited message, whose customer
+ * the bridge finds from its record of that message (src/jobs/message-update.ts).
+ */
+export function parseUnattributedEdit(value: unknown, accountId: string, timestamp: number | undefined, out: ParseResult): void {
+  if (timestamp === undefined) return skip(out, 'malformed', 'message_edit item: no timestamp and no entry.time');
+  const edit = editOf(value, timestamp, out);
+  if (!edit) return;
+  const update: InboundMessageUpdate = { channel: CHANNEL, kind: 'update', accountId, dedupeKey: edit.dedupeKey(accountId), timestamp, ...edit.fields };
+  out.events.push(update);
+}
+
+/** `num_edit` 0 comes with every new message (captured traffic): it is not an edit, so it is skipped as such. */
+function editOf(value: unknown, timestamp: number, out: ParseResult) {
   const parsed = messageEditSchema.safeParse(value);
-  if (!parsed.success) return skip(out, 'malformed', describeIssue('message_edit', parsed.error));
+  if (!parsed.success) return void skip(out, 'malformed', describeIssue('message_edit', parsed.error));
   const { mid, text, num_edit } = parsed.data;
-  const edit = num_edit ?? ctx.timestamp;
-  out.events.push({
-    ...customerBase(ctx, dedupeKey(ctx.accountId, 'edit', `${mid}#${edit}`)),
-    subtype: 'edit',
-    messageId: `${mid}#edit-${edit}`,
-    text: labelled('✏️ edited a message', text),
-    attributes: {},
-    opensWindow: false,
-    refersTo: mid,
-  });
+  if (num_edit === 0) return void skip(out, 'edit_initial');
+  const edit = num_edit ?? timestamp;
+  return {
+    dedupeKey: (accountId: string) => dedupeKey(accountId, 'edit', `${mid}#${edit}`),
+    fields: { subtype: 'edit', messageId: `${mid}#edit-${edit}`, text: labelled('✏️ edited a message', text), attributes: {}, opensWindow: false, refersTo: mid },
+  };
 }
 
 /** Ads (Click-to-Direct) and Shop referrals ride on `message.referral`; ig.me links are a top-level `referral`. */

@@ -7,8 +7,25 @@ import type { InboundEcho, InboundMessage, ParseResult } from '../../core/events
 import { describeIssue } from '../zod-issue.js';
 import { collapsePostShares, parseAttachment, partOfAttachment, UNSHOWABLE_TEXT, type Part } from './attachments.js';
 import { CHANNEL, customerBase, dedupeKey, definedOnly, eventKeysOf, joinLines, keysExcept, labelled, skip, type ItemContext } from './parse-context.js';
-import { parseMessageEditEvent, parsePostbackEvent, parseReactionEvent, parseReadEvent, parseReferralEvent, referralAttributesOf } from './parse-interactions.js';
-import { changeSchema, entrySchema, messageSchema, messagingItemSchema, webhookSchema, type InstagramEntry, type InstagramMessage } from './schema.js';
+import {
+  parseMessageEditEvent,
+  parsePostbackEvent,
+  parseReactionEvent,
+  parseReadEvent,
+  parseReferralEvent,
+  parseUnattributedEdit,
+  referralAttributesOf,
+} from './parse-interactions.js';
+import {
+  changeSchema,
+  entrySchema,
+  messageSchema,
+  messagingItemSchema,
+  unattributedEditSchema,
+  webhookSchema,
+  type InstagramEntry,
+  type InstagramMessage,
+} from './schema.js';
 
 export function parseInstagramWebhook(body: unknown): ParseResult {
   const out: ParseResult = { events: [], skipped: [] };
@@ -75,7 +92,13 @@ const HANDLERS: Record<string, Handler> = {
 
 function parseMessagingItem(raw: unknown, entry: InstagramEntry, out: ParseResult): void {
   const parsed = messagingItemSchema.safeParse(raw);
-  if (!parsed.success) return skip(out, 'malformed', describeIssue('messaging item', parsed.error));
+  if (!parsed.success) {
+    // Meta's `message_edit` items come without sender and recipient (captured traffic, issue 14): the edited
+    // message says whose it is.
+    const edit = unattributedEditSchema.safeParse(raw);
+    if (edit.success) return parseUnattributedEdit(edit.data.message_edit, entry.id, edit.data.timestamp ?? entry.time, out);
+    return skip(out, 'malformed', describeIssue('messaging item', parsed.error));
+  }
   const item = parsed.data;
   const timestamp = item.timestamp ?? entry.time;
   if (timestamp === undefined) return skip(out, 'malformed', 'messaging item: no timestamp and no entry.time');

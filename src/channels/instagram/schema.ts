@@ -54,6 +54,12 @@ export const messagingItemSchema = z.looseObject({
   timestamp: lenient(epochMs),
 });
 
+/** A `message_edit` item as Meta sends it: without sender and recipient. */
+export const unattributedEditSchema = z.looseObject({
+  timestamp: lenient(epochMs),
+  message_edit: z.unknown().refine((v) => v !== undefined, 'required'),
+});
+
 export const referralSchema = z.looseObject({
   ref: lenient(z.string()),
   source: lenient(z.string()),
