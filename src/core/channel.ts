@@ -10,7 +10,7 @@ import type { OutboundMessageCommand } from './commands.js';
 import type { Connection } from './connection.js';
 import type { ConversationState } from './conversation.js';
 import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
-import type { CustomerProfile, InboundMessage, MediaReference, ParseResult } from './events.js';
+import type { CustomerProfile, InboundEcho, InboundMessage, MediaReference, ParseResult } from './events.js';
 import type { Locks, Records } from './store.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -129,6 +129,11 @@ export interface ChannelModule<C extends Connection = Connection> {
   readonly webhook: ChannelWebhook<C>;
   /** Builds the connection's clients. */
   connect(connection: C, deps: ChannelDeps): ChannelConnection;
+  /**
+   * Where the brand sent a message the bridge did not send (an echo), as the agent's note says it: `the Acme app`,
+   * `another app connected to the Acme account`. `labels.app` when absent.
+   */
+  echoOrigin?(echo: InboundEcho): string;
   /** What a message itself says about its sender (a username), for platforms without a profile API. */
   senderProfile?(message: InboundMessage): CustomerProfile | undefined;
   /** For the participant data Architect routes on. */

@@ -61,6 +61,11 @@ export interface InboundMessage extends InboundEventBase {
   opensWindow: boolean;
   /** Platform message id this one refers to (reply_to, reacted-to or unsent message), when any. */
   refersTo?: string;
+  /**
+   * What it is, for the agent and Architect (`dmbridge.source`), when it is not the channel's usual message: a
+   * `TikTok mention` is not a `TikTok DM`. The channel's `labels.source` otherwise.
+   */
+  label?: string;
 }
 
 /** The customer saw one of our messages. Genesys has no Read receipt; recorded and counted only. */
@@ -83,6 +88,8 @@ export interface InboundEcho extends InboundEventBase {
    * such as dmbridge, `APP` for a human in the platform's own app).
    */
   source?: string;
+  /** What a message without text was (a reel, a card, an image), as the channel renders it for the agent. */
+  description?: string;
 }
 
 /**

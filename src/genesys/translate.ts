@@ -47,7 +47,7 @@ export function buildGenesysInboundMessage(
         customAttributes: {
           ...event.attributes,
           'dmbridge.channel': event.channel,
-          'dmbridge.source': ctx.source,
+          'dmbridge.source': event.label ?? ctx.source,
           'dmbridge.account': event.accountId,
           'dmbridge.connection': ctx.connectionId,
           'dmbridge.subtype': event.subtype,
@@ -63,7 +63,7 @@ export function buildGenesysInboundMessage(
   // Genesys answers 400 when a message has neither `text` nor `content` (key fact 5,
   // https://community.genesys.com/discussion/send-an-inbound-structured-open-response-message).
   if (!message.text && !message.content) {
-    message.text = `[${ctx.source}: ${event.subtype} without text or media]`;
+    message.text = `[${event.label ?? ctx.source}: ${event.subtype} without text or media]`;
   }
   return message;
 }

@@ -37,6 +37,7 @@ export const inboundMessageSchema: z.ZodType<InboundMessage> = z.looseObject({
   attributes: z.record(text, text),
   opensWindow: z.boolean(),
   refersTo: text.optional(),
+  label: text.optional(),
 });
 
 export const inboundEchoSchema: z.ZodType<InboundEcho> = z.looseObject({
@@ -45,6 +46,7 @@ export const inboundEchoSchema: z.ZodType<InboundEcho> = z.looseObject({
   messageId: text,
   text: text.optional(),
   source: text.optional(),
+  description: text.optional(),
 });
 
 export const inboundReadSchema: z.ZodType<InboundRead> = z.looseObject({ ...eventBase, kind: z.literal('read'), messageId: text });
@@ -60,6 +62,7 @@ export const inboundUpdateSchema: z.ZodType<InboundMessageUpdate> = z.looseObjec
   attributes: z.record(text, text),
   opensWindow: z.boolean(),
   refersTo: text,
+  label: text.optional(),
 });
 
 const option = z.looseObject({ text, payload: text.optional(), url: text.optional() });

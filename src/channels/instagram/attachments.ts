@@ -4,7 +4,7 @@
  */
 import type { InboundAttachment, MediaType } from '../../core/events.js';
 import { labelled } from './parse-context.js';
-import { attachmentSchema, type InstagramAttachment } from './schema.js';
+import { attachmentSchema, sentTemplateSchema, type InstagramAttachment } from './schema.js';
 
 /** Shown instead of content Instagram does not deliver to the API: the agent never gets an empty message. */
 export const UNSHOWABLE_TEXT = '[the customer sent something Instagram cannot show here]';
@@ -127,4 +127,33 @@ function filenameOf(url: URL): string | undefined {
   } catch {
     return last;
   }
+}
+
+/**
+ * What a message the brand sent was, for the note the agent reads when it was not sent through the bridge (an
+ * echo): reels, posts and cards with their title and link, media by kind only (their links expire). Undefined when
+ * there was no attachment.
+ */
+export function describeSentAttachments(attachments: readonly unknown[] | undefined): string | undefined {
+  const lines = (attachments ?? []).map((raw) => describeSent(raw, parseAttachment(raw)));
+  return lines.length > 0 ? lines.join('\n') : undefined;
+}
+
+const SENT_MEDIA: Record<string, string> = { image: '🖼️ an image', video: '🎬 a video', audio: '🎤 a voice message', file: '📄 a file' };
+
+function describeSent(raw: unknown, attachment: InstagramAttachment | undefined): string {
+  const type = attachment?.type ?? '';
+  const { title, url } = attachment?.payload ?? {};
+  if (Object.hasOwn(SENT_MEDIA, type)) return SENT_MEDIA[type]!;
+  if (type === 'ig_reel' || type === 'reel') return labelled('🎬 a reel', title, url);
+  if (type === 'share' || type === 'ig_post') return labelled('🔗 a post', title, url);
+  if (type === 'template') {
+    const payload = sentTemplateSchema.safeParse((raw as { payload?: unknown } | null)?.payload);
+    const card = payload.success ? payload.data : {};
+    const elements = card.elements ?? card.generic?.elements ?? [];
+    const titles = card.title ?? elements.flatMap((e) => (e.title ? [e.title] : [])).join(' / ');
+    const link = card.url ?? elements.map((e) => e.url ?? e.default_action?.url ?? e.buttons?.find((b) => b.url)?.url).find((u) => u !== undefined);
+    return labelled('🃏 a card', titles || undefined, link);
+  }
+  return '📎 an attachment';
 }

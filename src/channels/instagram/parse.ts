@@ -5,7 +5,7 @@
  */
 import type { InboundEcho, InboundMessage, ParseResult } from '../../core/events.js';
 import { describeIssue } from '../zod-issue.js';
-import { collapsePostShares, parseAttachment, partOfAttachment, UNSHOWABLE_TEXT, type Part } from './attachments.js';
+import { collapsePostShares, describeSentAttachments, parseAttachment, partOfAttachment, UNSHOWABLE_TEXT, type Part } from './attachments.js';
 import { CHANNEL, customerBase, dedupeKey, definedOnly, eventKeysOf, joinLines, keysExcept, labelled, skip, type ItemContext } from './parse-context.js';
 import {
   parseMessageEditEvent,
@@ -132,6 +132,7 @@ function echoOf(message: InstagramMessage, ctx: ItemContext): InboundEcho {
     timestamp: ctx.timestamp,
     messageId: message.mid,
     text: message.text,
+    ...(message.attachments?.length ? { description: describeSentAttachments(message.attachments) } : {}),
   };
 }
 

@@ -81,6 +81,26 @@ export const attachmentSchema = z.looseObject({
   ),
 });
 
+const sentTemplateElement = z
+  .looseObject({
+    title: lenient(z.string()),
+    url: lenient(z.string()),
+    default_action: lenient(z.looseObject({ url: lenient(z.string()) })),
+    buttons: lenient(z.array(z.looseObject({ url: lenient(z.string()) }).catch({}))),
+  })
+  .catch({});
+
+/**
+ * The payload of a card the brand sent, as its echo carries it: a `title` and `url`, or the generic template's
+ * `elements` (directly or under `generic`). Only read to tell the agent what the card was.
+ */
+export const sentTemplateSchema = z.looseObject({
+  title: lenient(z.string()),
+  url: lenient(z.string()),
+  elements: lenient(z.array(sentTemplateElement)),
+  generic: lenient(z.looseObject({ elements: lenient(z.array(sentTemplateElement)) })),
+});
+
 export const messageSchema = z.looseObject({
   mid: z.string().min(1),
   text: lenient(z.string()),

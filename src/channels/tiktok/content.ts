@@ -45,7 +45,10 @@ export function partOf(content: TikTokDmContent): Part {
       return { subtype: type, text: emoji ?? (url ? `[emoji] ${url}` : '[emoji]') };
     }
     case 'template':
-      return { subtype: type, text: body ?? clickedButtonTitle(content) ?? '🔘 tapped a button' };
+      // A tap comes with `reply_source_payload` (§3); without one, the card itself is what arrived (seen in captured
+      // traffic: a qa_button_card with its title and buttons): the agent reads the card, not a tap that never was.
+      if (content.reply_source_payload) return { subtype: type, text: body ?? clickedButtonTitle(content) ?? '🔘 tapped a button' };
+      return { subtype: type, text: body ?? cardText(content.template) ?? UNSHOWABLE_TEXT };
     default:
       return {
         subtype: 'unsupported',
@@ -82,6 +85,35 @@ function mediaPartOf(type: 'image' | 'video', content: TikTokDmContent): Part {
 }
 
 /** The title of the card button whose id the click names, when the card came along. */
+/**
+ * A Q&A card as text: `🔘 a card: <title>` and its options, one element after the other (§5: `elements[{title,
+ * buttons[{text, type, id}]}]`). Undefined when it has neither title nor options.
+ */
+function cardText(raw: unknown): string | undefined {
+  const template = templateSchema.safeParse(raw);
+  if (!template.success) return undefined;
+  const blocks = (template.data.elements ?? []).flatMap((element) => {
+    const title = nonEmpty(element.title);
+    const options = (element.buttons ?? []).flatMap((b) => (nonEmpty(b.text) ? [b.text!] : []));
+    if (title === undefined && options.length === 0) return [];
+    return [[`🔘 a card${title ? `: ${title}` : ''}`, ...(options.length > 0 ? [`Options: ${options.join(' · ')}`] : [])].join('\n')];
+  });
+  return blocks.length > 0 ? blocks.join('\n') : undefined;
+}
+
+/**
+ * What a message the brand sent was, for the note the agent reads when it was not sent through the bridge: the text
+ * is carried separately; this names the rest (a card with its options, an image, a shared video).
+ */
+export function describeSentContent(content: TikTokDmContent): string | undefined {
+  if (content.type === 'text') return undefined;
+  if (content.type === 'template') return cardText(content.template);
+  if (content.type === 'image') return '🖼️ an image';
+  if (content.type === 'video') return '🎬 a video';
+  if (content.type === 'share_post' || content.type === 'sticker' || content.type === 'emoji') return partOf(content).text;
+  return undefined;
+}
+
 function clickedButtonTitle(content: TikTokDmContent): string | undefined {
   const id = content.reply_source_payload?.reply_source_unique_id;
   const template = templateSchema.safeParse(content.template);

@@ -7,8 +7,13 @@ import type { ParseResult } from '../../core/events.js';
 import { customerBase, dedupeKey, definedOnly, httpUrl, nonEmpty, skip, type EventContext } from './parse-context.js';
 import type { commentContentSchema, mentionContentSchema } from './schema.js';
 
-const NOT_BY_DM_MENTION = 'This mention cannot be answered by DM: reply on TikTok.';
-const NOT_BY_DM_COMMENT = 'This comment cannot be answered by DM: reply on TikTok.';
+/** A business may message only someone who wrote to it first (key facts 11, 36): the agent must answer on TikTok. */
+const NOT_BY_DM_MENTION = 'This mention cannot be answered by DM: TikTok lets a business message only people who have written to it. Reply on TikTok.';
+const NOT_BY_DM_COMMENT = 'This comment cannot be answered by DM: TikTok lets a business message only people who have written to it. Reply on TikTok.';
+
+/** What they are, for the agent and Architect: not a `TikTok DM` (`dmbridge.source`). */
+export const MENTION_LABEL = 'TikTok mention';
+export const COMMENT_LABEL = 'TikTok comment';
 
 /**
  * `comment.update` on the business's videos. Only a new comment is shown (as a message that cannot be answered
@@ -28,6 +33,7 @@ export function parseComment(content: z.output<typeof commentContentSchema>, ctx
   out.events.push({
     ...customerBase(ctx, content.unique_identifier, dedupeKey(ctx, 'comment', `${content.comment_id}:${content.comment_action}`), timestamp),
     subtype: 'comment',
+    label: COMMENT_LABEL,
     messageId: `comment:${content.comment_id}`,
     // Most sources say the text is not sent (§12): the agent then learns that there is a comment to look at.
     text: `${text ? `${label}: “${text}”` : `${label} (TikTok does not send the text: read it on TikTok)`}\n${NOT_BY_DM_COMMENT}`,
@@ -59,8 +65,11 @@ export function parseMention(content: z.output<typeof mentionContentSchema>, ctx
   const url = httpUrl(content.share_url);
   const where = inComment ? 'in a comment on a TikTok video' : 'in a TikTok video';
   const caption = inComment ? undefined : nonEmpty(content.video_caption);
+  // A video mention's link is the author's own video, `https://www.tiktok.com/@<username>/video/<id>`: it names them.
+  const username = inComment || url === undefined ? undefined : /^\/@([^/]+)\/video\//.exec(new URL(url).pathname)?.[1];
+  const who = username ? `@${username} ` : '';
   const lines = [
-    url ? `📣 mentioned the brand ${where}: ${url}` : `📣 mentioned the brand ${where} (id ${content.video_id})`,
+    url ? `📣 ${who}mentioned the brand ${where}: ${url}` : `📣 ${who}mentioned the brand ${where} (id ${content.video_id})`,
     caption === undefined ? undefined : `“${caption}”`,
     NOT_BY_DM_MENTION,
   ];
@@ -68,10 +77,12 @@ export function parseMention(content: z.output<typeof mentionContentSchema>, ctx
   out.events.push({
     ...customerBase(ctx, content.unique_identifier, dedupeKey(ctx, 'mention', id), timestamp),
     subtype: inComment ? 'comment_mention' : 'mention',
+    label: MENTION_LABEL,
     messageId: `mention:${id}`,
     text: lines.filter((l) => l !== undefined).join('\n'),
     attributes: definedOnly({
       'dmbridge.replyable': 'false',
+      'dmbridge.tiktok.username': username,
       'dmbridge.tiktok.videoId': content.video_id,
       'dmbridge.tiktok.commentId': commentId,
     }),

@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { InboundEcho, InboundMessage, InboundRead, ParseResult } from '../../core/events.js';
 import { describeIssue } from '../zod-issue.js';
-import { partOf } from './content.js';
+import { describeSentContent, partOf } from './content.js';
 import { parseJsonLosslessly } from './json.js';
 import {
   CHANNEL,
@@ -227,6 +227,7 @@ function parseSentMessage(content: TikTokDmContent, ctx: EventContext, out: Pars
     messageId: content.message_id,
     text: content.type === 'text' ? nonEmpty(content.text?.body) : undefined,
     source: content.message_tag?.source,
+    description: describeSentContent(content),
   };
   out.events.push(withoutUndefined(echo));
 }
