@@ -62,6 +62,11 @@ export interface InboundMessage extends InboundEventBase {
   /** Platform message id this one refers to (reply_to, reacted-to or unsent message), when any. */
   refersTo?: string;
   /**
+   * A tap on a quick reply or a button the business sent: the payload it carried (the business's own), the words on
+   * it, and the platform message that carried it when the platform says.
+   */
+  button?: { payload: string; text: string; inMessage?: string };
+  /**
    * What it is, for the agent and Architect (`dmbridge.source`), when it is not the channel's usual message: a
    * `TikTok mention` is not a `TikTok DM`. The channel's `labels.source` otherwise.
    */

@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { httpCall, type HttpCall, type HttpResult } from '../net/http.js';
 import { GenesysTokenProvider } from './auth.js';
 import { classifyGenesysFetchError, classifyGenesysResponse } from './errors.js';
-import type { GenesysInboundMessage } from './translate.js';
+import type { GenesysInboundMessage, GenesysStructuredResponse } from './translate.js';
 
 export interface GenesysClientOptions {
   config: GenesysConfig;
@@ -24,7 +24,7 @@ export interface GenesysClientOptions {
   clock?: () => number;
 }
 
-type Endpoint = 'message' | 'receipt';
+type Endpoint = 'message' | 'receipt' | 'structured/response';
 
 /**
  * Genesys answers any 2xx on success (200 vs 202 is UNCONFIRMED, key fact 11) and the body may be empty,
@@ -69,6 +69,13 @@ export class GenesysClient {
   ): Promise<GenesysResult<Models.OpenMessageNormalizedMessage>> {
     const query = opts.prefetchConversationId ? '?prefetchConversationId=true' : '';
     return this.post('message', integrationId, body, query);
+  }
+
+  /**
+   * A tap on a quick reply or button a Genesys message offered (key fact 15): `…/inbound/open/structured/response`.
+   */
+  sendStructuredResponse(integrationId: string, body: GenesysStructuredResponse): Promise<GenesysResult<Models.OpenStructuredResponseNormalizedMessage>> {
+    return this.post('structured/response', integrationId, body);
   }
 
   /**
@@ -157,7 +164,7 @@ export class GenesysClient {
   }
 
   private count(operation: Endpoint, status: string): void {
-    this.metrics?.outboundRequests.inc({ target: 'genesys', operation, status });
+    this.metrics?.outboundRequests.inc({ target: 'genesys', operation: operation.replace('/', '_'), status });
   }
 }
 

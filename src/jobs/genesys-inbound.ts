@@ -12,10 +12,11 @@ import type { InboundAttachment, InboundMessage, MediaReference } from '../core/
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, Records } from '../core/store.js';
 import type { GenesysClient } from '../genesys/client.js';
-import { buildGenesysInboundMessage } from '../genesys/translate.js';
+import { buildGenesysInboundMessage, buildGenesysStructuredResponse } from '../genesys/translate.js';
 import { replyWindowAttributes } from '../genesys/window-attributes.js';
 import { defineJobKind, type PayloadOf } from './kinds.js';
 import { CUSTOMER_MESSAGE, PLATFORM_MESSAGE, linkTtlMs, type CustomerOfMessage, type PlatformMessageLink } from './links.js';
+import { offerAnswered } from './offers.js';
 import { inboundMessageSchema } from './payloads.js';
 import type { ProfileLookup } from './profiles.js';
 
@@ -73,8 +74,15 @@ export function createGenesysInboundHandler(deps: {
         attributes: { ...event.attributes, ...window },
       };
       const who = profile ?? channel.senderProfile?.(event);
-      const body = buildGenesysInboundMessage(enriched, { connectionId, source: channel.labels.source, ...(who ? { profile: who } : {}) });
-      await deps.client.sendInboundMessage(connection.genesys.integrationId, body);
+      const ctx = { connectionId, source: channel.labels.source, ...(who ? { profile: who } : {}) };
+      // A tap on a button Genesys offered goes back as the button, so that a bot flow receives it (./offers.ts).
+      const { button } = enriched;
+      const answered = button ? await offerAnswered(deps.store, connectionId, { ...enriched, button }) : undefined;
+      if (button && answered) {
+        await deps.client.sendStructuredResponse(connection.genesys.integrationId, buildGenesysStructuredResponse({ ...enriched, button }, answered, ctx));
+        return;
+      }
+      await deps.client.sendInboundMessage(connection.genesys.integrationId, buildGenesysInboundMessage(enriched, ctx));
     },
   };
 }

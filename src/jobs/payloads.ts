@@ -37,6 +37,7 @@ export const inboundMessageSchema: z.ZodType<InboundMessage> = z.looseObject({
   attributes: z.record(text, text),
   opensWindow: z.boolean(),
   refersTo: text.optional(),
+  button: z.looseObject({ payload: text, text, inMessage: text.optional() }).optional(),
   label: text.optional(),
 });
 

@@ -26,6 +26,7 @@ import type { Metrics } from '../metrics.js';
 import { defineJobKind, type PayloadOf } from './kinds.js';
 import { PLATFORM_MESSAGE, linkTtlMs, type PlatformMessageLink } from './links.js';
 import { outboundCommandSchema } from './payloads.js';
+import { rememberOffer } from './offers.js';
 import { receiptJob } from './receipt.js';
 import { replyDeadline } from './reply-deadline.js';
 
@@ -102,6 +103,7 @@ export function createReplyHandler(deps: {
       if (result.pauseUntil) await store.pause(replier.pauseKey, result.pauseUntil);
     }
     if (decision.tag) logger.info({ connectionId, genesysMessageId: command.genesysMessageId, tag: decision.tag }, 'reply sent with a message tag');
+    await rememberOffer(store, connectionId, command, clock());
     await store.enqueue([
       receiptJob({ connectionId, genesysMessageId: command.genesysMessageId, customerId: command.customerId, status: 'Delivered', time: clock() }),
     ]);

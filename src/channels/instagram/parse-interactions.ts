@@ -58,6 +58,8 @@ export function parsePostbackEvent(value: unknown, ctx: ItemContext, out: ParseR
       ...definedOnly({ 'dmbridge.postbackPayload': postback.payload }),
     },
     opensWindow: true,
+    // A template button's tap: `payload` is the one the business defined (https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messaging_postbacks).
+    ...(postback.payload ? { button: { payload: postback.payload, text: postback.title || postback.payload } } : {}),
   });
 }
 

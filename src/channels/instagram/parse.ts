@@ -162,8 +162,15 @@ function customerMessagesOf(message: InstagramMessage, ctx: ItemContext): Inboun
       attributes: n === 0 ? messageAttributesOf(message) : {},
       opensWindow: true,
       refersTo: n === 0 ? message.reply_to?.mid : undefined,
+      ...(n === 0 ? buttonOf(message) : {}),
     };
   });
+}
+
+/** A quick-reply tap: `text` is the title, `payload` ours (https://developers.facebook.com/docs/messenger-platform/instagram/features/quick-replies). */
+function buttonOf(message: InstagramMessage): Pick<InboundMessage, 'button'> {
+  const payload = message.quick_reply?.payload;
+  return payload ? { button: { payload, text: message.text || payload } } : {};
 }
 
 function contentPartsOf(message: InstagramMessage): Part[] {

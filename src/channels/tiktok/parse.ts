@@ -153,8 +153,17 @@ function parseReceivedMessage(content: TikTokDmContent, ctx: EventContext, out: 
     // Anything the customer wrote themselves counts as their last message for the 48 h rule (key fact 12).
     opensWindow: true,
     refersTo: content.referenced_message_info?.referenced_message_id,
+    button: buttonOf(content, part.text),
   };
   out.events.push(withoutUndefined(message));
+}
+
+/** A Q&A card tap: `reply_source_unique_id` is the button `id` the business set, `reply_source_msg_id` the card (§3). */
+function buttonOf(content: TikTokDmContent, text: string | undefined): InboundMessage['button'] {
+  const tap = content.reply_source_payload;
+  if (tap?.reply_source_unique_id === undefined) return undefined;
+  const payload = tap.reply_source_unique_id;
+  return { payload, text: text ?? payload, ...(tap.reply_source_msg_id ? { inMessage: tap.reply_source_msg_id } : {}) };
 }
 
 /**

@@ -7,7 +7,15 @@ import type { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import type { z } from 'zod';
 import { genesysError, readJson, refuseUnauthorized, type FakeContext } from './context.js';
-import { describeIssues, INBOUND_SCHEMAS, type inboundEvent, type InboundEndpoint, type inboundMessage, type inboundReceipt } from './schemas.js';
+import {
+  describeIssues,
+  INBOUND_SCHEMAS,
+  type inboundEvent,
+  type InboundEndpoint,
+  type inboundMessage,
+  type inboundReceipt,
+  type inboundStructuredResponse,
+} from './schemas.js';
 
 export interface Received {
   integrationId: string;
@@ -33,6 +41,8 @@ export interface InboundRequest {
 /** Where the inbound routes record what they accepted. */
 export interface InboundRecords {
   messages: Received[];
+  /** Taps on offered buttons (`…/structured/response`). */
+  structuredResponses: Received[];
   events: Received[];
   receipts: Received[];
   inboundRequests: InboundRequest[];
@@ -54,14 +64,14 @@ export function registerInbound(
   };
 
   /** Records every inbound request with its answer, whichever way the handler below returns. */
-  app.use('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint', async (c, next) => {
+  app.use('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint{.+}', async (c, next) => {
     const at = Date.now();
     await next();
     const wasHeld = timedOut.has(c.req.raw);
     records.inboundRequests.push({ endpoint: c.req.param('endpoint'), at, answeredAt: Date.now(), status: c.res.status, timedOut: wasHeld });
   });
 
-  app.post('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint', async (c) => {
+  app.post('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint{.+}', async (c) => {
     const { integrationId, endpoint } = c.req.param();
     if (!Object.hasOwn(INBOUND_SCHEMAS, endpoint)) return genesysError(404, 'not.found', `Resource not found: ${c.req.path}`);
     const failure = await ctx.injected('inbound', c.req.raw);
@@ -90,6 +100,11 @@ export function registerInbound(
     if (endpoint === 'event') {
       records.events.push(record);
       return c.json(eventResponse(id, integrationId, parsed.data as z.output<typeof inboundEvent>));
+    }
+    if (endpoint === 'structured/response') {
+      records.structuredResponses.push(record);
+      ctx.notify();
+      return c.json(structuredResponse(id, integrationId, parsed.data as z.output<typeof inboundStructuredResponse>));
     }
     const receipt = parsed.data as z.output<typeof inboundReceipt>;
     records.receipts.push({ ...record, id: receipt.id });
@@ -127,6 +142,13 @@ function messageResponse(
   if (body.content) response.content = body.content.map((c) => ({ contentType: 'Attachment', attachment: c.attachment }));
   if (conversationId) response.conversationId = conversationId;
   return response;
+}
+
+/** `OpenStructuredResponseNormalizedMessage` (Appendix A, related models). */
+function structuredResponse(id: string, integrationId: string, body: z.output<typeof inboundStructuredResponse>): Models.OpenStructuredResponseNormalizedMessage {
+  const channel = responseChannel(integrationId, body.channel.from, body.channel.time);
+  if (body.channel.messageId) channel.messageId = body.channel.messageId;
+  return { id, channel, type: 'Structured', direction: 'Inbound', content: [{ contentType: 'ButtonResponse', buttonResponse: body.buttonResponse }] };
 }
 
 function eventResponse(id: string, integrationId: string, body: z.output<typeof inboundEvent>): Models.OpenEventNormalizedMessage {

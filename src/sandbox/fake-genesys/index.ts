@@ -1,7 +1,7 @@
 /**
  * A fake Genesys Cloud on 127.0.0.1 that speaks the real wire format (genesys-open-messaging.md):
  * client-credentials tokens, the per-integration Open Messaging inbound endpoints with strict validation of the
- * Appendix A models (./inbound.ts, ./schemas.ts), and the Platform API calls that administer Open Messaging
+ * Appendix A models, structured responses included (./inbound.ts, ./schemas.ts), and the Platform API calls that administer Open Messaging
  * integrations (./platform-api.ts), each refusing what Genesys refuses: 401 without a valid token, 403 when the
  * OAuth client's role lacks the permission, 400 for a body the model does not allow.
  * It also plays the agent: `outboundWebhookBody` + `deliverOutbound` (./outbound.ts) webhook a reply to the
@@ -45,6 +45,8 @@ export interface FakeGenesysOptions {
 export interface FakeGenesys {
   url: string;
   messages: Received[];
+  /** Taps on offered buttons, as structured responses. */
+  structuredResponses: Received[];
   events: Received[];
   receipts: Received[];
   /** Successful token grants. */
@@ -93,6 +95,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   const fake: FakeGenesys = {
     url: '',
     messages: [],
+    structuredResponses: [],
     events: [],
     receipts: [],
     tokenRequests: 0,
