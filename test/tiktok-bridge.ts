@@ -70,10 +70,17 @@ export async function startTikTokBridge(
     top?: Record<string, unknown>;
     queue?: Record<string, unknown>;
     logger?: Logger;
+    /** Sizes past which the fake Genesys refuses an inbound message. */
+    genesysLimits?: { textChars?: number; customAttributesBytes?: number };
   } = {},
 ): Promise<TikTokBridge> {
   const dir = tempDir();
-  const genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId, TT.integrationId] });
+  const genesys = await startFakeGenesys({
+    clientId: TEST.genesysClientId,
+    clientSecret: TEST.genesysClientSecret,
+    integrationIds: [TEST.integrationId, TT.integrationId],
+    ...(opts.genesysLimits ? { inboundLimits: opts.genesysLimits } : {}),
+  });
   const tiktok = await startFakeTikTok({ appId: TT.appId, appSecret: TT.appSecret, businessId: TT.businessId, accessToken: TT.accessToken, refreshToken: TT.refreshToken });
   const port = await freePort();
   const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/tiktok.db`, port, ...(opts.queue ? { queue: opts.queue } : {}) });

@@ -10,7 +10,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { httpCall, type HttpCall, type HttpResult } from '../net/http.js';
 import { GenesysTokenProvider } from './auth.js';
-import { classifyGenesysFetchError, classifyGenesysResponse } from './errors.js';
+import { classifyGenesysFetchError, classifyGenesysResponse, GenesysBadRequest } from './errors.js';
+import { fitInboundMessage } from './fit.js';
 import type { GenesysInboundMessage, GenesysStructuredResponse } from './translate.js';
 
 export interface GenesysClientOptions {
@@ -62,13 +63,24 @@ export class GenesysClient {
    * (key fact 11). Echoes of the brand's own sends must never come here: Genesys would webhook them back
    * and the bridge would send them again (key fact 30).
    */
-  sendInboundMessage(
+  async sendInboundMessage(
     integrationId: string,
     body: GenesysInboundMessage,
     opts: { prefetchConversationId?: boolean } = {},
   ): Promise<GenesysResult<Models.OpenMessageNormalizedMessage>> {
     const query = opts.prefetchConversationId ? '?prefetchConversationId=true' : '';
-    return this.post('message', integrationId, body, query);
+    try {
+      return await this.post('message', integrationId, body, query);
+    } catch (err) {
+      // Refused as sent: when that may be its size, once more made smaller, so the agent still sees the message.
+      const fitted = err instanceof GenesysBadRequest ? fitInboundMessage(body, this.config) : undefined;
+      if (!fitted) throw err;
+      this.logger.warn(
+        { operation: 'message', integrationId, textChars: body.text?.length, attributes: Object.keys(body.channel.metadata.customAttributes).length },
+        'genesys refused the message; sending it once more shortened',
+      );
+      return this.post('message', integrationId, fitted, query);
+    }
   }
 
   /**

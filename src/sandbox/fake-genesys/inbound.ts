@@ -48,12 +48,22 @@ export interface InboundRecords {
   inboundRequests: InboundRequest[];
 }
 
+/**
+ * Sizes past which the fake refuses an inbound message with 400. Genesys publishes no inbound limits (§2.1,
+ * UNCONFIRMED): a test sets them to play a Genesys that has them.
+ */
+export interface FakeInboundLimits {
+  textChars?: number;
+  customAttributesBytes?: number;
+}
+
 export function registerInbound(
   app: Hono,
   ctx: FakeContext,
   records: InboundRecords,
   isKnownIntegration: (id: string) => boolean,
   timedOut: WeakSet<Request>,
+  limits: FakeInboundLimits = {},
 ): void {
   const conversations = new Map<string, string>(); // integrationId:fromId → conversationId
   const conversationOf = (integrationId: string, customerId: string): string => {
@@ -92,6 +102,8 @@ export function registerInbound(
     const record = { integrationId, body: raw, id, at: Date.now() };
     if (endpoint === 'message') {
       const body = parsed.data as z.output<typeof inboundMessage>;
+      const tooLarge = sizeProblem(body, limits);
+      if (tooLarge) return genesysError(400, 'bad.request', tooLarge);
       const prefetch = c.req.query('prefetchConversationId') === 'true';
       records.messages.push(record);
       ctx.notify();
@@ -120,6 +132,16 @@ export function registerInbound(
     c.json(records.messages.map((m) => [(m.body as { channel?: { messageId?: string } }).channel?.messageId ?? '', m.at])),
   );
   app.get('/sandbox/count', (c) => c.json({ messages: records.messages.length }));
+}
+
+function sizeProblem(body: z.output<typeof inboundMessage>, limits: FakeInboundLimits): string | undefined {
+  if (limits.textChars !== undefined && (body.text?.length ?? 0) > limits.textChars) return `.text should NOT be longer than ${limits.textChars} characters`;
+  const attributes = body.channel.metadata?.customAttributes;
+  const bytes = attributes === undefined ? 0 : Buffer.byteLength(JSON.stringify(attributes), 'utf8');
+  if (limits.customAttributesBytes !== undefined && bytes > limits.customAttributesBytes) {
+    return `.channel.metadata.customAttributes should NOT be larger than ${limits.customAttributesBytes} bytes`;
+  }
+  return undefined;
 }
 
 // ---- success bodies (Appendix A response models) ----

@@ -12,7 +12,7 @@ import { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import { listenOnLoopback } from '../../net/loopback.js';
 import { ALL_PERMISSIONS, failureResponse, sleep, type FakeContext, type FakeEndpointGroup, type FakeFailure, type FakePermission } from './context.js';
-import { registerInbound, type InboundRequest, type Received } from './inbound.js';
+import { registerInbound, type FakeInboundLimits, type InboundRequest, type Received } from './inbound.js';
 import {
   FakeIntegrationStore,
   registerPlatformApi,
@@ -40,6 +40,8 @@ export interface FakeGenesysOptions {
   /** Lifetime of issued tokens; the real default is 24 h. */
   tokenTtlSec?: number;
   latencyMs?: number;
+  /** Sizes past which an inbound message is refused with 400 (none unless said: Genesys publishes none). */
+  inboundLimits?: FakeInboundLimits;
 }
 
 export interface FakeGenesys {
@@ -187,7 +189,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
     return c.json({ access_token: token, token_type: 'bearer', expires_in: tokenTtlSec });
   });
 
-  registerInbound(app, ctx, fake, (id) => opts.integrationIds.includes(id) || integrations.has(id), timedOut);
+  registerInbound(app, ctx, fake, (id) => opts.integrationIds.includes(id) || integrations.has(id), timedOut, opts.inboundLimits);
   registerPlatformApi(app, ctx, integrations, fake.platformRequests);
 
   const { server, origin } = await listenOnLoopback(app, opts.port);
