@@ -51,7 +51,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['channel'] as const,
       registers: [registry],
     }),
-    /** When a connection's current access token expires, where the platform says (Instagram Login tokens). */
+    /** When a connection's current access token expires, where the platform says (tokens the bridge renews). */
     accessTokenExpiresAt: new Gauge({
       name: 'dmbridge_access_token_expires_at_seconds',
       help: "Expiry of a connection's current platform access token, as a Unix time in seconds",

@@ -68,7 +68,7 @@ export interface InboundMessage extends InboundEventBase {
   button?: { payload: string; text: string; inMessage?: string };
   /**
    * What it is, for the agent and Architect (`dmbridge.source`), when it is not the channel's usual message: a
-   * `TikTok mention` is not a `TikTok DM`. The channel's `labels.source` otherwise.
+   * an `Acme mention` is not an `Acme DM`. The channel's `labels.source` otherwise.
    */
   label?: string;
 }

@@ -9,7 +9,7 @@ export const PLATFORM_MESSAGE = 'platform-message';
 
 /**
  * Record namespace of the customer who sent a message, key `{connectionId}:{platform message id}`: what a platform
- * event naming only a message (an Instagram edit) is attributed with.
+ * event naming only a message (an edit without a sender) is attributed with.
  */
 export const CUSTOMER_MESSAGE = 'customer-message';
 

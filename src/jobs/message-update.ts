@@ -1,6 +1,6 @@
 /**
- * An event that changes one of the customer's earlier messages but does not say who the customer is (an Instagram
- * edit names only the message): the customer is found from the bridge's record of the messages it delivered
+ * An event that changes one of the customer's earlier messages but does not say who the customer is (a platform's
+ * edit that names only the message): the customer is found from the bridge's record of the messages it delivered
  * (./links.ts, CUSTOMER_MESSAGE), then the event is delivered like any other, in that customer's conversation.
  * The original may still be on its way (the two can be handled at the same time): the lookup is retried a few
  * times, then the event is skipped and counted — it is about a message the bridge never delivered or forgot.
