@@ -144,13 +144,24 @@ function restoreEnvReferences(
   return value;
 }
 
-export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config', channels: readonly ChannelModule[] = CHANNELS): Config {
+/**
+ * `prepare` may complete the raw document before it is validated: `dmbridge genesys setup` runs on a connection
+ * whose Genesys integration does not exist yet.
+ */
+export function parseConfig(
+  text: string,
+  env: NodeJS.ProcessEnv = process.env,
+  source = 'config',
+  channels: readonly ChannelModule[] = CHANNELS,
+  prepare?: (raw: unknown) => void,
+): Config {
   const refs = hideEnvReferences(text);
   const doc = parseDocument(refs.text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(`${source}: not valid YAML or JSON: ${doc.errors[0]!.message}`);
   }
   const raw = restoreEnvReferences(doc.toJS(), refs, env);
+  prepare?.(raw);
   const schema = channels === CHANNELS ? configSchema : configSchemaFor(channels);
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -162,12 +173,17 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   return result.data;
 }
 
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, channels: readonly ChannelModule[] = CHANNELS): Config {
+export function loadConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  channels: readonly ChannelModule[] = CHANNELS,
+  prepare?: (raw: unknown) => void,
+): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  return parseConfig(text, env, file, channels);
+  return parseConfig(text, env, file, channels, prepare);
 }

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Clock } from './clock.js';
 import type { OutboundMessageCommand } from './commands.js';
 import type { Connection } from './connection.js';
+import type { DoctorCheck } from './doctor.js';
 import type { ConversationState } from './conversation.js';
 import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
 import type { CustomerProfile, InboundMessage, MediaReference, ParseResult } from './events.js';
@@ -121,6 +122,11 @@ export interface ChannelModule<C extends Connection = Connection> {
   mediaKeyMaterial?(connection: C): readonly string[];
   /** The platform's answer to an API call → the error taxonomy; undefined when it is a success. Never throws. */
   classifyError(status: number, bodyText: string, ctx: { connection: C; now: number }): RetryableError | PermanentError | undefined;
+  /**
+   * `dmbridge doctor`: online checks of the connection's credentials and subscriptions (token valid and when it
+   * expires, webhook pointing at `publicUrl`), each failure with its fix. Never changes anything.
+   */
+  doctor?(connection: C, deps: ChannelDeps & { publicUrl: string | undefined }): Promise<DoctorCheck[]>;
   /** The local fake and the customer the sandbox plays; loaded only by the sandbox. */
   sandbox?(): Promise<ChannelSandbox>;
 }
