@@ -68,6 +68,8 @@ export function configSchemaFor(channels: readonly ChannelModule[]) {
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),
     queue,
+    /** The admin API and a token for /metrics (docs/configuration.md); off without a token. */
+    admin: z.strictObject({ token: z.string().min(32, 'must be at least 32 characters (use a random string)').optional() }).prefault({}),
     genesys: genesysConfigSchema,
     connections: z
       .array(connectionSchema(channels))

@@ -11,6 +11,7 @@ import type { InboundMessage, MediaReference } from '../core/events.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, Records } from '../core/store.js';
 import type { GenesysClient } from '../genesys/client.js';
+import type { Logger } from '../logger.js';
 import { buildGenesysInboundMessage } from '../genesys/translate.js';
 import { replyWindowAttributes } from '../genesys/window-attributes.js';
 import { defineJobKind, type PayloadOf } from './kinds.js';
@@ -37,6 +38,7 @@ export function createGenesysInboundHandler(deps: {
   mediaUrl: (connectionId: string, reference: MediaReference) => string;
   /** Rate-limit pause key shared by every job that uses this OAuth client. */
   pauseKey: string;
+  logger: Logger;
 }): JobHandler<GenesysInboundPayload> {
   return {
     pauseKeys: () => [deps.pauseKey],
@@ -59,7 +61,11 @@ export function createGenesysInboundHandler(deps: {
       };
       const who = profile ?? channel.senderProfile?.(event);
       const body = buildGenesysInboundMessage(enriched, { connectionId, source: channel.labels.source, ...(who ? { profile: who } : {}) });
-      await deps.client.sendInboundMessage(connection.genesys.integrationId, body);
+      const accepted = await deps.client.sendInboundMessage(connection.genesys.integrationId, body);
+      deps.logger.info(
+        { connectionId, channel: event.channel, messageId: event.messageId, subtype: event.subtype, genesysMessageId: accepted.id, outcome: 'Delivered' },
+        'customer message delivered to Genesys',
+      );
     },
   };
 }
