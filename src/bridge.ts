@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import { CHANNELS } from './channels/index.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { ChannelModule, ConnectionDirectory, LinkedConnection } from './core/channel.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { JobRoute } from './core/jobs.js';

@@ -3,7 +3,7 @@
  * letters, on only with a token (which /metrics then needs too).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../src/config.js';
+import { configSchema } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { checkReadiness } from '../src/http/admin.js';
 import { silentLogger } from '../src/logger.js';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
 import { signTikTokBody } from '../src/channels/tiktok/verify.js';
-import { configSchema } from '../src/config.js';
+import { configSchema } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { signGenesysBody } from '../src/genesys/webhook.js';
 import { silentLogger } from '../src/logger.js';

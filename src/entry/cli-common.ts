@@ -1,5 +1,5 @@
 /** What every `dmbridge` command shares: the configuration file, exit codes, and writing for a terminal. */
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
 
 /** Exit codes (documented in `dmbridge --help` and docs/configuration.md). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

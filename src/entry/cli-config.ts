@@ -1,6 +1,6 @@
 /** `dmbridge config check`: validates a configuration and prints what it sets up, never a secret. */
 import { CHANNELS } from '../channels/index.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { ChannelModule } from '../core/channel.js';
 import { maskUrl } from './cli-common.js';
 

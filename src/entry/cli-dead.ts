@@ -2,7 +2,7 @@
  * `dmbridge dead …`: the dead letters of the configured store, for an operator to look at and replay after a fix
  * (a wrong Genesys secret, a revoked token). `list` shows no message content; `show` does, for one job.
  */
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { DeadJob, Store } from '../core/store.js';
 import { openStore } from '../store/open.js';
 import { UsageError, print } from './cli-common.js';

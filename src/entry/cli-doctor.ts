@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CHANNELS } from '../channels/index.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { DoctorCheck } from '../core/doctor.js';
 import { GenesysTokenProvider } from '../genesys/auth.js';
 import { checkGenesys } from '../genesys/doctor.js';

@@ -4,7 +4,7 @@
  * reports it active, and prints exactly what to put in the configuration. The connection may have no `genesys`
  * binding yet.
  */
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { GenesysTokenProvider } from '../genesys/auth.js';
 import { GenesysPlatformApi } from '../genesys/platform-api.js';
 import { setUpGenesysIntegration } from '../genesys/setup.js';

@@ -3,8 +3,8 @@
  * (they protect nothing: everything listens on 127.0.0.1). Each channel's part comes from its module's sandbox
  * facet (src/core/channel.ts, ChannelSandbox). Used by `npm start`.
  */
-import type { Config } from '../config.js';
-import { configSchemaFor } from '../config.js';
+import type { Config } from '../config/index.js';
+import { configSchemaFor } from '../config/index.js';
 import type { ChannelModule } from '../core/channel.js';
 
 export const SANDBOX = {

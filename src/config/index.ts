@@ -3,15 +3,18 @@
  * section, the store engines' options. Defaults live in those parts and nowhere else. `loadConfig` reads YAML (JSON
  * is YAML too), interpolates `${ENV_VAR}`, validates, and throws a ConfigError naming the exact key.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { CHANNELS } from './channels/index.js';
-import type { ChannelModule } from './core/channel.js';
-import type { Connection } from './core/connection.js';
-import { genesysConfigSchema } from './genesys/config.js';
-import { postgresOptionsSchema } from './store/postgres/options.js';
+import { CHANNELS } from '../channels/index.js';
+import type { ChannelModule } from '../core/channel.js';
+import type { Connection } from '../core/connection.js';
+import { genesysConfigSchema } from '../genesys/config.js';
+import { postgresOptionsSchema } from '../store/postgres/options.js';
+import { configProblems } from './checks.js';
+import { formatPath } from './paths.js';
+import { hideReferences, referenceProblems, restoreReferences } from './references.js';
+import { knownKeysAt, nearestKey } from './suggest.js';
 
 const storeUrl = z
   .string()
@@ -91,59 +94,8 @@ export type Config = z.output<typeof configSchema>;
 export type ConnectionConfig = Config['connections'][number];
 export type QueueConfig = Config['queue'];
 
-/** Rules across sections, checked after the schema: each channel module's own. */
-function checkConfig(config: Config, channels: readonly ChannelModule[]): string[] {
-  return channels.flatMap((channel) =>
-    channel.configProblems?.(config.connections.filter((c) => c.channel === channel.name), config.server) ?? [],
-  );
-}
-
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-}
-
-/** `connections[0].appSecret` style, the way an operator reads the file. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out || '(top level)';
-}
-
-const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/**
- * `${NAME}` may stand anywhere, including unquoted inside a YAML flow map (`{ secret: ${SECRET} }`, where a
- * bare `{` would open a nested map). So references are swapped for inert placeholders before the YAML parser
- * runs, and the values are put back into the parsed strings afterwards: a value is never parsed as YAML, so a
- * secret containing `#`, `:` or quotes stays exactly what it is.
- */
-function hideEnvReferences(text: string): { text: string; names: string[]; placeholder: RegExp } {
-  const nonce = randomBytes(6).toString('hex');
-  const names: string[] = [];
-  const hidden = text.replace(ENV_REFERENCE, (_m, name: string) => `__dmbridge_env_${nonce}_${names.push(name) - 1}__`);
-  return { text: hidden, names, placeholder: new RegExp(`__dmbridge_env_${nonce}_(\\d+)__`, 'g') };
-}
-
-/** Puts environment values where the placeholders are; an unset variable is an error naming the key. */
-function restoreEnvReferences(
-  value: unknown,
-  refs: { names: string[]; placeholder: RegExp },
-  env: NodeJS.ProcessEnv,
-  path: PropertyKey[] = [],
-): unknown {
-  if (typeof value === 'string') {
-    return value.replace(refs.placeholder, (_m, index: string) => {
-      const name = refs.names[Number(index)]!;
-      const v = env[name];
-      if (v === undefined) throw new ConfigError(`${formatPath(path)}: environment variable ${name} is not set`);
-      return v;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => restoreEnvReferences(v, refs, env, [...path, i]));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, restoreEnvReferences(v, refs, env, [...path, k])]));
-  }
-  return value;
 }
 
 /**
@@ -157,22 +109,42 @@ export function parseConfig(
   channels: readonly ChannelModule[] = CHANNELS,
   prepare?: (raw: unknown) => void,
 ): Config {
-  const refs = hideEnvReferences(text);
-  const doc = parseDocument(refs.text, { prettyErrors: true });
+  const refs = hideReferences(text);
+  const lines = new LineCounter();
+  const doc = parseDocument(refs.text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
-    throw new ConfigError(`${source}: not valid YAML or JSON: ${doc.errors[0]!.message}`);
+    // The parser's own message quotes the line, which may hold a secret: only the position and the rule.
+    const error = doc.errors[0]!;
+    const at = lines.linePos(error.pos[0]);
+    throw new ConfigError(`${source}: not valid YAML or JSON at line ${at.line}, column ${at.col}: ${error.message}`);
   }
-  const raw = restoreEnvReferences(doc.toJS(), refs, env);
+  const missing: string[] = [];
+  const raw = restoreReferences(doc.toJS(), refs, env, missing);
+  const textProblems = [...referenceProblems(text), ...missing];
+  if (textProblems.length > 0) throw invalid(source, textProblems);
   prepare?.(raw);
   const schema = channels === CHANNELS ? configSchema : configSchemaFor(channels);
   const result = schema.safeParse(raw);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
-    throw new ConfigError(`${source}: invalid configuration\n${lines.join('\n')}`);
-  }
-  const problems = checkConfig(result.data, channels);
-  if (problems.length > 0) throw new ConfigError(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (!result.success) throw invalid(source, result.error.issues.map((issue) => describeIssue(issue, schema, raw)));
+  const problems = configProblems(result.data, channels);
+  if (problems.length > 0) throw invalid(source, problems);
   return result.data;
+}
+
+function invalid(source: string, problems: string[]): ConfigError {
+  return new ConfigError(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+/** One schema issue as the operator reads it; an unknown key says which known one it probably meant. */
+function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, raw: unknown): string {
+  if (issue.code !== 'unrecognized_keys') return `${formatPath(issue.path)}: ${issue.message}`;
+  const known = knownKeysAt(schema, issue.path, raw);
+  return issue.keys
+    .map((key) => {
+      const near = nearestKey(key, known);
+      return `${formatPath([...issue.path, key])}: unknown key${near ? ` (did you mean "${near}"?)` : ''}`;
+    })
+    .join('\n  ');
 }
 
 export function loadConfig(
