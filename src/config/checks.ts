@@ -10,7 +10,7 @@ export function configProblems(
 ): string[] {
   const problems: string[] = [];
   const { publicUrl } = config.server;
-  // Meta, TikTok and Genesys call webhooks over HTTPS only; plain HTTP is for a bridge reached on this machine.
+  // The platforms and Genesys call webhooks over HTTPS only; plain HTTP is for a bridge reached on this machine.
   if (publicUrl) {
     const url = new URL(publicUrl);
     if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) problems.push(`server.publicUrl: must be https:// (plain http only on loopback, not ${url.host})`);
