@@ -1,8 +1,7 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { splitText, type TextLimit } from '../src/core/split-text.js';
+import { EVENT_LOOP_BUDGET_MS, eventLoopBlockingMs } from './event-loop.js';
 
 /**
  * The straightforward splitter the linear one replaced: Intl.Segmenter over the whole text (quadratic in V8),
@@ -98,32 +97,6 @@ describe('splitText (linear)', () => {
   });
 });
 
-/**
- * Issue 12's budget: no request or job may block the event loop for more than 50 ms (timers, leases and every
- * other request wait meanwhile). Before, splitting 100k characters blocked it for about 7.5 s.
- */
-const EVENT_LOOP_BUDGET_MS = 50;
-
-/**
- * The longest the event loop stayed blocked while `run` ran: the largest delay `monitorEventLoopDelay` saw. The
- * machine running the tests has 2 cores shared with other work, so a single attempt can be preempted for tens of
- * milliseconds; the best of three attempts is kept. A real regression (work growing faster than the text) blocks
- * every attempt, far beyond the budget, so the bound stays meaningful.
- */
-async function blockingMs(run: () => void): Promise<number> {
-  let best = Infinity;
-  for (let attempt = 0; attempt < 3 && best > EVENT_LOOP_BUDGET_MS; attempt++) {
-    const histogram = monitorEventLoopDelay({ resolution: 1 });
-    histogram.enable();
-    await sleep(5);
-    run();
-    await sleep(5); // the late timer tick lands in the histogram
-    histogram.disable();
-    best = Math.min(best, histogram.max / 1e6);
-  }
-  return best;
-}
-
 const prose = 'The parcel left our warehouse this morning 📦 and should arrive soon. Ça va très bien, merci ! 日本語の文章です。\n';
 const longTexts = {
   '150 KB of prose (Latin, accents, emoji, CJK, newlines)': prose.repeat(Math.ceil(150_000 / Buffer.byteLength(prose))),
@@ -132,13 +105,13 @@ const longTexts = {
 };
 
 describe('splitText event-loop budget', () => {
-  splitText(prose.repeat(50), { maxUtf8Bytes: 1000 }); // compiled before anything is measured
+  beforeAll(() => splitText(prose.repeat(50), { maxUtf8Bytes: 1000 })); // compiled before anything is measured
 
   for (const [name, long] of Object.entries(longTexts)) {
     for (const limit of [{ maxUtf8Bytes: 1000 }, { maxUtf16Units: 6000 }] satisfies TextLimit[]) {
       it(`splits ${name} to ${JSON.stringify(limit)} within ${EVENT_LOOP_BUDGET_MS} ms of event-loop time`, async () => {
         let parts: string[] = [];
-        const blocked = await blockingMs(() => (parts = splitText(long, limit)));
+        const blocked = await eventLoopBlockingMs(() => (parts = splitText(long, limit)));
         expect(parts.join('')).toBe(long);
         expect(blocked).toBeLessThanOrEqual(EVENT_LOOP_BUDGET_MS);
       });

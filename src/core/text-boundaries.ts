@@ -144,6 +144,7 @@ function lastAtMost(sorted: readonly number[], value: number): number {
   return low;
 }
 
+/** `p` follows an ASCII character and precedes one (or the end): always a boundary, except inside CR LF. */
 function isAsciiPairBoundary(text: string, p: number): boolean {
   const x = text.charCodeAt(p - 1);
   if (x >= 0x80) return false;

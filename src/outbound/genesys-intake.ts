@@ -9,7 +9,8 @@
  * which Genesys retries (up to 5 times, about 85 s).
  */
 import type { ConnectionConfig } from '../config.js';
-import { parseGenesysOutbound, verifyGenesysSignature } from '../genesys/webhook.js';
+import { parseGenesysOutbound } from '../genesys/webhook/parse.js';
+import { verifyGenesysSignature } from '../genesys/webhook/verify.js';
 import { parseJsonBody, refuse } from '../http/refuse.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';

@@ -12,7 +12,7 @@ import { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import { z } from 'zod';
 import type { GenesysReasonCode } from '../core/errors.js';
-import { signGenesysBody } from '../genesys/webhook.js';
+import { signGenesysBody } from '../genesys/webhook/verify.js';
 import { httpCall, type HttpRequestInit } from '../net/http.js';
 import { listenOnLoopback } from './listen.js';
 
