@@ -10,7 +10,7 @@ import { signMetaBody } from '../src/channels/instagram/verify.js';
 import { signTikTokBody } from '../src/channels/tiktok/verify.js';
 import { configSchema } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
-import { signGenesysBody } from '../src/genesys/webhook.js';
+import { signGenesysBody } from '../src/genesys/webhook/verify.js';
 import { silentLogger } from '../src/logger.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
