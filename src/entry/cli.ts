@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type ConnectionConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { CHANNELS } from '../channels/index.js';
-import { sandboxCommand, sandboxHelp } from './sandbox-cli.js';
+import { runSandboxCommand, sandboxSummary } from './sandbox-cli.js';
 import { closeOnSignals, startServer } from './server.js';
 
 async function help(): Promise<string> {
@@ -17,7 +17,7 @@ Usage:
   dmbridge serve [--config FILE]          run the bridge; without a config (and without DMBRIDGE_CONFIG)
                                           run the sandbox: local fakes of Genesys and every platform
   dmbridge config check --config FILE     validate a config file and print what it sets up
-${await sandboxHelp()}
+${await sandboxSummary()}
   dmbridge --help | --version
 
 Configuration: YAML or JSON, \${ENV_VAR} interpolated; see docs/configuration.md.
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       return configCommand(rest);
     case 'sandbox':
-      return sandboxCommand(rest, usage);
+      return runSandboxCommand(rest);
     default:
       return usage(`unknown command "${command}"`);
   }
