@@ -3,6 +3,7 @@
  * a bridge wired to them on the sandbox clock, the console (a page and its API) to play the customer and the agent,
  * a demo DM sent through the whole path, and every hop printed as it happens.
  */
+import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { CHANNELS } from '../channels/index.js';
 import type { ChannelModule, ChannelSandbox, SandboxFake } from '../core/channel.js';
@@ -177,7 +178,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function closeServer(server: Server | import('node:http').Server): Promise<void> {
+function closeServer(server: Server | HttpServer): Promise<void> {
   if ('closeAllConnections' in server) server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
 }

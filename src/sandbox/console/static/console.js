@@ -51,7 +51,7 @@ function clockText(ms, withDate = true) {
 }
 function hopTime(ms) {
   const d = new Date(ms);
-  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+  return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
 function span(ms) {
   const minutes = Math.round(Math.abs(ms) / 60000);
@@ -102,7 +102,7 @@ function drawWindow() {
   line.textContent =
     left > 0
       ? `${c.platform} reply window: open until ${clockText(end)} (${span(left)} left on the sandbox clock).`
-      : `${c.platform} reply window: closed at ${clockText(end)}, ${span(left)} ago — the agent's replies now fail with a sentence saying why.`;
+      : `${c.platform} reply window: closed at ${clockText(end)}, ${span(left)} ago — a reply ${c.platform} no longer allows fails before the bridge calls it, and the agent reads why.`;
   if (c.window.humanAgentEndsAt !== undefined) line.textContent += ` A human agent's reply may go out until ${clockText(c.window.humanAgentEndsAt)}.`;
 }
 
@@ -120,7 +120,7 @@ function drawThreads() {
   const phone = mine.filter((h) => h.bubble.on === 'phone');
   $('phone-thread').replaceChildren(
     ...phone.map((h) =>
-      el('li', { class: `bubble ${h.bubble.who === 'customer' ? 'mine' : 'theirs'}` }, bubbleContent(h.bubble), el('span', { class: 'meta' }, hopTime(h.at).slice(0, 5))),
+      el('li', { class: `bubble ${h.bubble.who === 'customer' ? 'mine' : 'theirs'}` }, bubbleContent(h.bubble), el('span', { class: 'meta' }, hopTime(h.at).slice(6, 11))),
     ),
   );
   const receipts = new Map(mine.filter((h) => h.bubble.on === 'receipt').map((h) => [h.bubble.genesysMessageId, h.bubble]));
