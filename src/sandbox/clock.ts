@@ -2,8 +2,8 @@
  * The sandbox clock: real time plus an offset that only moves forward, so that the console can let a day pass and
  * close a reply window without waiting for it. The bridge runs on it (the window checks, signature ages, token
  * expiry as the bridge counts it, job due times); so do the customers' platforms, which stamp and sign their
- * webhooks with the time of the world the bridge lives in. The fake Genesys keeps real time: the bridge only ever
- * finds its tokens older than they are, and fetches new ones.
+ * webhooks with the time of the world the bridge lives in, and so does the agent's Genesys for its notifications.
+ * The fake Genesys's tokens keep real time: the bridge only ever finds them older than they are, and fetches new ones.
  */
 import type { Clock } from '../core/clock.js';
 

@@ -160,6 +160,8 @@ async function serveFile(name: string): Promise<Response> {
 }
 
 async function bodyOf<T extends z.ZodType>(c: Context, schema: T): Promise<{ ok: true; value: z.output<T> } | { ok: false; response: Response }> {
+  // JSON only: a page elsewhere cannot send it without the browser asking first (CORS), which is never granted.
+  if (!(c.req.header('content-type') ?? '').startsWith('application/json')) return { ok: false, response: c.json({ error: 'the body must be JSON (content-type: application/json)' }, 415) };
   let json: unknown;
   try {
     json = await c.req.json();

@@ -96,6 +96,8 @@ export async function playAgent(deps: PlayDeps, c: HopChannel, play: AgentPlay, 
   });
   const path = `/webhooks/genesys/${sandbox.connectionId}`;
   const at = deps.clock.now();
+  // The agent types in the same world as the customer: a day later on the sandbox clock.
+  (body.channel as { time: string }).time = new Date(at).toISOString();
   const raw = JSON.stringify(body);
   const answer = await deliverOutbound(`${deps.bridgeUrl}${path}`, raw, sandbox.genesysWebhookSecret, { retryDelayMs: 500 });
   const headers = { 'content-type': 'application/json', 'x-hub-signature-256': signGenesysBody(raw, sandbox.genesysWebhookSecret, 'base64') };
