@@ -9,7 +9,7 @@ import { CHANNELS } from '../channels/index.js';
 import { createLogger } from '../logger.js';
 import { EXIT, UsageError, configFile, exitFor, print, readConfig, type ConfigOption } from './cli-common.js';
 import { describeConfig } from './cli-config.js';
-import { sandboxCommand, sandboxHelp } from './sandbox-cli.js';
+import { runSandboxCommand } from './sandbox-cli.js';
 import { closeOnSignals, startServer } from './server.js';
 
 const EXIT_CODES = `
@@ -50,11 +50,7 @@ function program(): Command {
     .passThroughOptions()
     .argument('[args...]')
     .action(async (args: string[]) => {
-      if (args[0] === '--help' || args[0] === '-h') return print(await sandboxHelp());
-      if (args.length === 0) return runSandboxProcess();
-      process.exitCode = await sandboxCommand(args, (message) => {
-        throw new UsageError(message);
-      });
+      process.exitCode = await runSandboxCommand(args);
     });
 
   const config = cli.command('config').usage('check [--config FILE]').description('work with a configuration file');
@@ -154,12 +150,6 @@ function commandPath(command: Command): string {
 
 function allCommands(command: Command): Command[] {
   return command.commands.flatMap((c) => [c, ...allCommands(c)]);
-}
-
-async function runSandboxProcess(): Promise<void> {
-  const { runSandbox } = await import('./sandbox.js');
-  const logger = createLogger('warn');
-  closeOnSignals(await runSandbox({ logLevel: 'warn' }), logger);
 }
 
 function positiveInt(value: string, flag: string): number {
