@@ -6,13 +6,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import { CHANNELS } from './channels/index.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { ChannelModule, ConnectionDirectory, LinkedConnection } from './core/channel.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { JobRoute } from './core/jobs.js';
-import type { Conversations, Inbox, JobSink, Locks, Maintenance, Pauses, Records, Store } from './core/store.js';
+import type { Backlog, Conversations, DeadLetters, Inbox, JobSink, Locks, Maintenance, Pauses, Records, Store } from './core/store.js';
 import { GenesysClient } from './genesys/client.js';
 import { genesysPauseKey } from './genesys/errors.js';
+import { checkReadiness, type Readiness } from './http/admin.js';
 import { createHttpApp } from './http/app.js';
 import { createChannelIntake } from './intake/channel-intake.js';
 import { GenesysIntake } from './intake/genesys-intake.js';
@@ -25,6 +26,8 @@ import { openStore } from './store/open.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PURGE_EVERY_MS = 60 * 60 * 1000;
+/** Due work may wait this long (at least two leases) with no job settled before the process is not ready. */
+const STALL_MIN_MS = 60_000;
 
 /** Every store role but the pull side of the queue, which only the Node worker uses. */
 export interface BridgeStore extends Inbox, JobSink, Conversations, Records, Locks, Pauses, Maintenance {}
@@ -37,6 +40,9 @@ export interface ComposeOptions {
   /** The channel registry (src/channels/index.ts); tests pass their own. */
   channels?: readonly ChannelModule[];
   metrics?: Metrics;
+  /** The admin API's operations, where the store keeps dead letters (`admin.token` turns the API on). */
+  operations?: DeadLetters & Backlog;
+  readiness?: () => Promise<Readiness>;
 }
 
 export interface ComposedBridge {
@@ -89,6 +95,8 @@ export function composeBridge(opts: ComposeOptions): ComposedBridge {
     metrics,
     logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    ...(config.admin.token ? { admin: { token: config.admin.token, ...(opts.operations ? { operations: opts.operations } : {}) } } : {}),
+    ...(opts.readiness ? { readiness: opts.readiness } : {}),
   });
   return {
     app,
@@ -151,10 +159,23 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const store = await openStore(config.store, { clock, postgres: config.postgres });
-  const composed = composeBridge({ config, logger, store, clock, ...(opts.channels ? { channels: opts.channels } : {}) });
+  const runsWorker = opts.worker !== false;
+  const readiness = () =>
+    checkReadiness({
+      store,
+      clock,
+      ...(runsWorker ? { lastProgressAt: () => worker.lastProgressAt } : {}),
+      stallMs: Math.max(STALL_MIN_MS, 2 * config.queue.leaseMs),
+    });
+  const composed = composeBridge({ config, logger, store, clock, operations: store, readiness, ...(opts.channels ? { channels: opts.channels } : {}) });
   const { metrics } = composed;
   const worker = new Worker({ store, routes: composed.routes, owner: `dmbridge-${randomUUID()}`, ...config.queue, clock, logger, metrics });
   composed.onEnqueued(() => worker.notify());
+  metrics.observeBacklog(async () => {
+    const b = await store.backlog();
+    const age = b.oldestPendingAt === undefined ? 0 : Math.max(0, clock() - b.oldestPendingAt) / 1000;
+    return { pending: b.pending, oldestPendingAgeSeconds: age, dead: b.dead, paused: b.paused };
+  });
 
   let purgeTimer: NodeJS.Timeout | undefined;
   const upkeep = async () => {
@@ -178,7 +199,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     metrics,
     worker,
     start() {
-      if (opts.worker !== false) worker.start();
+      if (runsWorker) worker.start();
       purgeTimer = setInterval(() => void purge().then(upkeep), PURGE_EVERY_MS);
       purgeTimer.unref();
     },

@@ -4,11 +4,45 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the backlog gauges show, read from the store when /metrics is scraped. */
+export interface BacklogGauges {
+  pending: number;
+  oldestPendingAgeSeconds: number;
+  dead: number;
+  paused: number;
+}
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'dmbridge_' });
+  let backlog: (() => Promise<BacklogGauges>) | undefined;
+  // One store read per scrape, shared by the four gauges; a failed read leaves them as they were.
+  let lastRead: { at: number; value: Promise<BacklogGauges | undefined> } | undefined;
+  const readBacklog = () => {
+    if (!backlog) return Promise.resolve(undefined);
+    if (!lastRead || Date.now() - lastRead.at > 1000) lastRead = { at: Date.now(), value: backlog().catch(() => undefined) };
+    return lastRead.value;
+  };
+  const backlogGauge = (name: string, help: string, pick: (b: BacklogGauges) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const value = await readBacklog();
+        if (value) this.set(pick(value));
+      },
+    });
   return {
     registry,
+    /** Makes the backlog gauges read this source when scraped. */
+    observeBacklog(source: () => Promise<BacklogGauges>): void {
+      backlog = source;
+    },
+    jobsPending: backlogGauge('dmbridge_jobs_pending', 'Jobs not yet done (waiting or running)', (b) => b.pending),
+    oldestPendingAge: backlogGauge('dmbridge_oldest_pending_job_age_seconds', 'Age of the oldest job not yet done (0 when none)', (b) => b.oldestPendingAgeSeconds),
+    jobsDead: backlogGauge('dmbridge_jobs_dead', 'Dead-lettered jobs an operator must look at (dmbridge dead list)', (b) => b.dead),
+    pausedTargets: backlogGauge('dmbridge_paused_targets', 'Accounts and clients paused now (rate limits)', (b) => b.paused),
     /** Webhook requests by route and outcome (`accepted`, `duplicate`, `rejected_signature` …). */
     webhooks: new Counter({
       name: 'dmbridge_webhooks_total',

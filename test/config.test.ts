@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, parseConfig } from '../src/config/index.js';
 import { tempDir } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'entry', 'cli.js');

@@ -4,7 +4,7 @@
  * receipt. Customer messages are dated in the past where a test needs an old conversation.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { configSchema } from '../src/config.js';
+import { configSchema } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signTikTokBody } from '../src/channels/tiktok/verify.js';
-import { configSchema } from '../src/config.js';
+import { configSchema } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';

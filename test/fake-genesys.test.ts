@@ -5,7 +5,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseGenesysOutbound, verifyGenesysSignature } from '../src/genesys/webhook.js';
+import { parseGenesysOutbound } from '../src/genesys/webhook/parse.js';
+import { verifyGenesysSignature } from '../src/genesys/webhook/verify.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 
 const CLIENT_ID = 'fake-test-client';

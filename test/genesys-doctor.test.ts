@@ -3,7 +3,8 @@
  * each with a fix an operator can act on, and never a secret in what is printed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkGenesys, type DoctorCheck, type GenesysDoctorInput } from '../src/genesys/doctor.js';
+import type { DoctorCheck } from '../src/core/doctor.js';
+import { checkGenesys, type GenesysDoctorInput } from '../src/genesys/doctor.js';
 import type { FakeOpenIntegrationSeed } from '../src/sandbox/fake-genesys/index.js';
 import { ADMIN, closedPort, startAdminFixture, type AdminFixture } from './genesys-admin-fixture.js';
 

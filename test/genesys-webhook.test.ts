@@ -2,12 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OutboundMessageCommand } from '../src/core/commands.js';
-import {
-  parseGenesysOutbound,
-  signGenesysBody,
-  verifyGenesysSignature,
-  type GenesysOutboundParse,
-} from '../src/genesys/webhook.js';
+import { parseGenesysOutbound, type GenesysOutboundParse } from '../src/genesys/webhook/parse.js';
+import { signGenesysBody, verifyGenesysSignature } from '../src/genesys/webhook/verify.js';
 import { mutatedDocument } from './json-mutation.js';
 
 const FIXTURES = new URL('./fixtures/genesys/', import.meta.url);

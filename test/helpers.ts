@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import type { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createLogger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
-import { configSchema, type Config } from '../src/config.js';
+import { configSchema, type Config } from '../src/config/index.js';
 import type { TikTokConnection } from '../src/channels/tiktok/config.js';
 import type { GenesysConfig } from '../src/genesys/config.js';
 import { signMetaBody } from '../src/channels/instagram/verify.js';

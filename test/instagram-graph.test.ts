@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { graphFailure, startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
 import { instagramLogin } from '../src/channels/instagram/config.js';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, parseConfig } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { TEST, capturedLogger, eventually, postInstagram, rawTestConfig, tempDir } from './helpers.js';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
 import { graphFailure, startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/config/index.js';
 import { deliverOutbound, outboundWebhookBody } from '../src/sandbox/fake-genesys/index.js';
 import { TEST, eventually, postInstagram, rawTestConfig } from './helpers.js';
 import { startTikTokBridge, type Receipt, type TikTokBridge } from './tiktok-bridge.js';

@@ -14,7 +14,7 @@ const printed: string[] = [];
 let sandbox: RunningSandbox;
 
 beforeAll(async () => {
-  sandbox = await runSandbox({ ports: 'any', store: `sqlite:${dir.path}/sandbox.db`, logLevel: 'silent', out: (l) => printed.push(l) });
+  sandbox = await runSandbox({ portBase: 0, store: `sqlite:${dir.path}/sandbox.db`, logLevel: 'silent', out: (l) => printed.push(l) });
 });
 afterAll(async () => {
   await sandbox?.close();

@@ -209,6 +209,65 @@ export function storeContract(name: string, makeStore: (clock: Clock) => Promise
         }
         expect(order).toEqual(['a1', 'a3']);
       });
+
+      it('shows one dead job by id, and nothing for a job that is not dead', async () => {
+        await store.enqueue([job('a1', 'A', { n: 7 }), job('b1', 'B')]);
+        const [a, b] = await lease('worker-1', 2);
+        await store.deadLetter(a!.id, 'worker-1', 'PermanentError: refused');
+        expect(await store.getDead(a!.id)).toMatchObject({ id: a!.id, payload: { n: 7 }, lastError: 'PermanentError: refused' });
+        expect(await store.getDead(b!.id)).toBeUndefined();
+        expect(await store.getDead('not-an-id')).toBeUndefined();
+      });
+
+      it('drops a dead job for good, while a redelivery of it stays a duplicate', async () => {
+        await store.enqueue([job('a1', 'A')]);
+        const head = await leaseOne();
+        await store.deadLetter(head.id, 'worker-1', 'e');
+        expect(await store.dropDead(head.id)).toBe(true);
+        expect(await store.dropDead(head.id)).toBe(false);
+        expect(await store.listDead(10)).toEqual([]);
+        expect(await store.enqueue([job('a1', 'A')])).toEqual({ accepted: 0, duplicates: 1 });
+      });
+
+      it('requeues every dead job at once, each conversation in its own order', async () => {
+        await store.enqueue([job('a1', 'A'), job('b1', 'B'), job('c1', 'C')]);
+        for (const j of await lease('worker-1', 3)) await store.deadLetter(j.id, 'worker-1', 'e');
+        expect(await store.requeueAllDead()).toBe(3);
+        expect(await store.listDead(10)).toEqual([]);
+        expect(await leaseIds('worker-2')).toEqual(['a1', 'b1', 'c1']);
+      });
+    });
+
+    describe('integrity', () => {
+      it('finds nothing wrong with a store it just made', async () => {
+        await store.enqueue([job('a1', 'A')]);
+        expect(await store.checkIntegrity()).toEqual([]);
+      });
+    });
+
+    describe('backlog', () => {
+      it('says how much waits, since when, what is due, what is dead and what is paused', async () => {
+        expect(await store.backlog()).toEqual({ pending: 0, dead: 0, paused: 0 });
+        await store.enqueue([job('a1', 'A'), job('a2', 'A')]);
+        now += 5000;
+        await store.enqueue([job('b1', 'B')]);
+        await store.pause('instagram:1', now + 60_000);
+        const [a, b] = await lease('worker-1', 2);
+        await store.deadLetter(b!.id, 'worker-1', 'e');
+        // a1 runs, a2 waits behind it: nothing is due yet.
+        expect(await store.backlog()).toEqual({ pending: 2, oldestPendingAt: START, dead: 1, paused: 1 });
+        await store.complete(a!.id, 'worker-1');
+        expect(await store.backlog()).toEqual({ pending: 1, oldestPendingAt: START, oldestDueAt: START, dead: 1, paused: 1 });
+      });
+
+      it('counts a job waiting for its retry time as pending but not as due', async () => {
+        await store.enqueue([job('a1', 'A')]);
+        await store.retry((await leaseOne()).id, 'worker-1', { runAt: now + 60_000, error: 'e', countAttempt: true });
+        expect(await store.backlog()).toMatchObject({ pending: 1, oldestPendingAt: START });
+        expect((await store.backlog()).oldestDueAt).toBeUndefined();
+        now += 60_000;
+        expect((await store.backlog()).oldestDueAt).toBe(START + 60_000);
+      });
     });
 
     describe('purge', () => {

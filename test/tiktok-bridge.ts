@@ -7,7 +7,7 @@ import net from 'node:net';
 import { expect } from 'vitest';
 import { signTikTokBody } from '../src/channels/tiktok/verify.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
-import { parseConfig, type Config } from '../src/config.js';
+import { parseConfig, type Config } from '../src/config/index.js';
 import { startServer, type RunningServer } from '../src/entry/server.js';
 import { silentLogger, type Logger } from '../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';

@@ -4,7 +4,7 @@
  * accepted, not refused as stale, and counted. Its webhook Content-Type is undocumented: a 415 would lose the event.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, parseConfig } from '../src/config/index.js';
 import { postInstagram, TEST, eventually, rawTestConfig } from './helpers.js';
 import { startTikTokBridge, TT, type TikTokBridge } from './tiktok-bridge.js';
 

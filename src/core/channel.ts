@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Clock } from './clock.js';
 import type { OutboundMessageCommand } from './commands.js';
 import type { Connection } from './connection.js';
+import type { DoctorCheck } from './doctor.js';
 import type { ConversationState } from './conversation.js';
 import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
 import type { CustomerProfile, InboundEcho, InboundMessage, MediaReference, ParseResult } from './events.js';
@@ -152,25 +153,102 @@ export interface ChannelModule<C extends Connection = Connection> {
   mediaKeyMaterial?(connection: C): readonly string[];
   /** The platform's answer to an API call → the error taxonomy; undefined when it is a success. Never throws. */
   classifyError(status: number, bodyText: string, ctx: { connection: C; now: number }): RetryableError | PermanentError | undefined;
+  /**
+   * `dmbridge doctor`: online checks of the connection's credentials and subscriptions (token valid and when it
+   * expires, webhook pointing at `publicUrl`), each failure with its fix. Never changes anything.
+   */
+  doctor?(connection: C, deps: ChannelDeps & { publicUrl: string | undefined }): Promise<DoctorCheck[]>;
   /** The local fake and the customer the sandbox plays; loaded only by the sandbox. */
   sandbox?(): Promise<ChannelSandbox>;
 }
 
+/** One webhook a fake platform posted to the bridge, exactly as sent (the sandbox console shows it). */
+export interface SandboxWebhook {
+  /** When it was posted, epoch ms, real time (the console puts it on the sandbox clock). */
+  at: number;
+  /** The bridge route, e.g. `/webhooks/acme`. */
+  path: string;
+  /** The headers sent, the signature among them. */
+  headers: Record<string, string>;
+  /** The exact bytes that were signed and sent (JSON text). */
+  body: string;
+  /** The bridge's answer. */
+  status: number;
+  answer: string;
+}
+
 /** What the sandbox receives from one playable customer action. */
 export interface SandboxDelivery {
+  /** The bridge's answer to the (last) webhook. */
   status: number;
   body: string;
-  /** For the console: what was posted. */
+  /** For the terminal: what was posted. */
   label: string;
+  /** Every webhook the action posted, in order (an action may post several). */
+  webhooks: readonly SandboxWebhook[];
   /** Whether a message the fake Genesys received is the one this delivery caused. */
   matches(genesysMessage: Record<string, unknown>): boolean;
 }
 
+/** One exchange at a fake platform: a call the bridge made to it, or a webhook it posted to the bridge (an echo). */
+export interface SandboxCall {
+  /** Epoch ms, real time (the console puts it on the sandbox clock). */
+  at: number;
+  direction: 'to-platform' | 'to-bridge';
+  /** `POST /v1/messages`. */
+  request: string;
+  /** The request body as sent: parsed JSON where it was JSON, a description of a file upload; absent when empty. */
+  body?: unknown;
+  /** What the answer said, e.g. `200`, `code 0` (platforms that answer every call with HTTP 200 and a code). */
+  answer?: string;
+  /** When the call delivered the brand's message to the customer: what their phone shows. */
+  delivered?: { messageId: string; text?: string; imageUrl?: string };
+}
+
 export interface SandboxFake {
   url: string;
-  /** Lines describing what the bridge sent to the fake since the last call. */
-  takeTraffic(): string[];
+  /** Every exchange so far, oldest first. */
+  calls(): readonly SandboxCall[];
   close(): Promise<void>;
+}
+
+/**
+ * Where and when a customer action happens. The sandbox clock can run ahead of real time (the console advances it
+ * to close reply windows): the platform stamps and signs what it posts with it, as the real platform would with the
+ * time of the world the bridge lives in.
+ */
+export interface SandboxScene {
+  bridgeUrl: string;
+  clock: Clock;
+}
+
+/** A message the customer writes. */
+export interface SandboxMessage {
+  text?: string;
+  /** An image the customer sends (fetched by the sandbox where the platform hosts media itself). */
+  imageUrl?: string;
+  /** Another customer of the platform (default: the sandbox customer); a channel may refuse it. */
+  from?: string;
+}
+
+/** What an action is played with. */
+export interface SandboxActionInput {
+  /** Typed by whoever plays the customer: a caption, an emoji. */
+  text?: string;
+  /** The platform id of the brand's message the action is about (`about: 'brand-message'`). */
+  messageId?: string;
+}
+
+/** A customer action beyond writing, e.g. `mention`, `react`. */
+export interface SandboxAction {
+  /** One line for help texts and the console's button title. */
+  help: string;
+  /** `brand-message`: the action is about one of the brand's messages and needs its `messageId` (a reaction). */
+  about?: 'brand-message';
+  /** What `text` means for this action, when it takes one, e.g. `emoji`. */
+  takesText?: string;
+  /** Throws an Error with a sentence for the player when the input cannot be played. */
+  play(scene: SandboxScene, input: SandboxActionInput): Promise<SandboxDelivery>;
 }
 
 /** A channel's part of the sandbox: its fake, its connection and the customer it plays (well-known secrets). */
@@ -180,14 +258,22 @@ export interface ChannelSandbox {
   genesysWebhookSecret: string;
   /** The customer the sandbox plays: the default recipient of an agent reply. */
   customerId: string;
-  /** Starts the fake platform on 127.0.0.1 (port 0: any free one); it posts its echoes to `bridgeUrl`. */
-  startFake(opts: { port?: number; bridgeUrl: string }): Promise<SandboxFake>;
+  /** The customer's name, as their phone and the agent see it. */
+  customerName: string;
+  /**
+   * Starts the fake platform on 127.0.0.1 (port 0: any free one); it posts its echoes to `bridgeUrl`, stamped and
+   * signed with `clock` (default: real time).
+   */
+  startFake(opts: { port?: number; bridgeUrl: string; clock?: Clock }): Promise<SandboxFake>;
   /** The raw (pre-validation) connection configuration pointing at the fake. */
   connection(fakeUrl: string): Record<string, unknown>;
-  /** Plays the customer: a signed webhook, as the platform would deliver it. */
-  send(bridgeUrl: string, message: { text?: string; imageUrl?: string; from?: string }): Promise<SandboxDelivery>;
+  /**
+   * Plays the customer: a signed webhook, as the platform would deliver it. Throws an Error with a sentence for the
+   * player when the platform cannot carry the message (the sandbox refuses it, exit status 2 on the command line).
+   */
+  send(scene: SandboxScene, message: SandboxMessage): Promise<SandboxDelivery>;
   /** More customer actions by name, e.g. `mention`. */
-  actions?: Readonly<Record<string, { help: string; play(bridgeUrl: string): Promise<SandboxDelivery> }>>;
+  actions?: Readonly<Record<string, SandboxAction>>;
 }
 
 /** A configured connection with its channel module and the clients built for it (the composition root makes them). */

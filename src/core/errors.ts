@@ -47,12 +47,20 @@ export class RetryableError extends Error {
  * replies the message is the sentence the agent reads in the Failed receipt: say what happened and what to do.
  */
 export class PermanentError extends Error {
-  override readonly name = 'PermanentError';
+  override readonly name: string = 'PermanentError';
   readonly reason: GenesysReasonCode;
   constructor(message: string, opts: { reason?: GenesysReasonCode; cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
     this.reason = opts.reason ?? 'GeneralError';
   }
+}
+
+/**
+ * The platform's rules refuse this message: its reply window closed, the customer blocked the brand or opted out.
+ * The agent's Failed receipt is the whole outcome — nothing broke, so nothing is dead-lettered for an operator.
+ */
+export class PlatformRefusal extends PermanentError {
+  override readonly name = 'PlatformRefusal';
 }
 
 /**
@@ -74,6 +82,7 @@ export const DMB_ERR = {
   SIGNATURE_STALE: { code: 'DMB_ERR_SIGNATURE_STALE', status: 401 },
   NOT_FOUND: { code: 'DMB_ERR_NOT_FOUND', status: 404 },
   INTERNAL: { code: 'DMB_ERR_INTERNAL', status: 500 },
+  ADMIN_UNAUTHORIZED: { code: 'DMB_ERR_ADMIN_UNAUTHORIZED', status: 401 },
 } as const;
 
 export type DmbErrorName = keyof typeof DMB_ERR;

@@ -1,7 +1,11 @@
 /**
  * Splits an outbound text into parts a platform accepts, for every channel: some platforms count UTF-8 bytes,
  * others UTF-16 code units. Pure: no I/O, no clock.
+ *
+ * Linear in the text's length: only the end of each part, where a break is chosen, is segmented
+ * (src/core/text-boundaries.ts says why and how that gives the whole text's boundaries).
  */
+import { GraphemeBoundaries, endsWhitespaceRun, sentenceStartsIn, wordBreaksIn } from './text-boundaries.js';
 
 /** The most a part may hold, in the unit the platform counts. */
 export type TextLimit = { maxUtf8Bytes: number } | { maxUtf16Units: number };
@@ -9,18 +13,16 @@ export type TextLimit = { maxUtf8Bytes: number } | { maxUtf16Units: number };
 /** A break is preferred when it falls in the last fifth of a full part. */
 const PREFERRED_BREAK_SHARE = 0.2;
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-const words = new Intl.Segmenter(undefined, { granularity: 'word' });
-const sentences = new Intl.Segmenter(undefined, { granularity: 'sentence' });
-
 type Measure = (s: string) => number;
 const utf8Bytes: Measure = (s) => Buffer.byteLength(s, 'utf8');
 const utf16Units: Measure = (s) => s.length;
 
-/** A grapheme boundary: its UTF-16 index and the size of the text before it. */
-interface Boundary {
-  index: number;
-  size: number;
+/** The size of the text before each index, in the platform's unit. */
+interface Sizes {
+  /** The last index whose size is at most `size`. */
+  lastWithin(size: number): number;
+  /** The first index whose size is at least `size`. */
+  firstFrom(size: number): number;
 }
 
 /**
@@ -31,89 +33,139 @@ interface Boundary {
  * cannot be sent whole.
  */
 export function splitText(text: string, limit: TextLimit): string[] {
-  const [max, measure] = 'maxUtf8Bytes' in limit ? [limit.maxUtf8Bytes, utf8Bytes] : [limit.maxUtf16Units, utf16Units];
+  const utf8 = 'maxUtf8Bytes' in limit;
+  const [max, measure] = utf8 ? [limit.maxUtf8Bytes, utf8Bytes] : [limit.maxUtf16Units, utf16Units];
   if (measure(text) <= max) return text === '' ? [] : [text];
-  const boundaries = graphemeBoundaries(text, measure);
-  const tiers = breakTiers(text);
+  const sizes = utf8 ? utf8Sizes(text) : utf16Sizes(text.length);
+  const boundaries = new GraphemeBoundaries(text);
   const parts: string[] = [];
   let start = 0;
   let startSize = 0;
+  /** The last part end known to be a grapheme boundary. */
+  let floor = 0;
   while (start < text.length) {
-    const end = partEnd(text, { index: start, size: startSize }, max, measure, boundaries, tiers);
-    const part = text.slice(start, end);
+    const end = partEnd(text, { index: start, size: startSize, floor }, max, measure, sizes, boundaries);
+    const part = text.slice(start, end.index);
     parts.push(part);
-    start = end;
+    start = end.index;
     startSize += measure(part);
+    if (end.onBoundary) floor = end.index;
   }
   return parts;
 }
 
-/** Every grapheme boundary, in order, from 0 to the end of the text. */
-function graphemeBoundaries(text: string, measure: Measure): Boundary[] {
-  const boundaries: Boundary[] = [{ index: 0, size: 0 }];
-  let size = 0;
-  for (const { segment, index } of graphemes.segment(text)) {
-    size += measure(segment);
-    boundaries.push({ index: index + segment.length, size });
-  }
-  return boundaries;
-}
-
-/** Candidate break indices, best kind first: paragraph, line, sentence, word. */
-function breakTiers(text: string): Array<Set<number>> {
-  return [
-    afterMatches(text, /\n[^\S\n]*\n\s*/g),
-    afterMatches(text, /\n\s*/g),
-    new Set([...sentences.segment(text)].map((s) => s.index)),
-    wordBreaks(text),
-  ];
-}
-
-function afterMatches(text: string, pattern: RegExp): Set<number> {
-  return new Set([...text.matchAll(pattern)].map((m) => m.index + m[0].length));
-}
-
-/** After whitespace, or between two words (CJK text has no spaces); never before punctuation or after a bracket. */
-function wordBreaks(text: string): Set<number> {
-  const breaks = new Set<number>();
-  let previous: Intl.SegmentData | undefined;
-  for (const segment of words.segment(text)) {
-    if (previous && (/^\s+$/.test(previous.segment) || (previous.isWordLike && segment.isWordLike))) breaks.add(segment.index);
-    previous = segment;
-  }
-  return breaks;
+interface PartStart {
+  index: number;
+  /** The size of the text before it, as the parts so far measure it. */
+  size: number;
+  floor: number;
 }
 
 /**
  * Where the part starting at `start` ends: the best preferred break near the limit, else the last grapheme boundary
  * within the limit. (`start` is a grapheme boundary, except after a cut inside an oversized grapheme.)
  */
-function partEnd(text: string, start: Boundary, max: number, measure: Measure, boundaries: Boundary[], tiers: Array<Set<number>>): number {
-  const last = lastWithin(boundaries, start.size + max);
-  const limit = boundaries[last]!.index;
-  if (limit <= start.index) return codePointCut(text, start.index, max, measure);
-  if (limit === text.length) return limit;
-  const preferredFrom = start.size + max * (1 - PREFERRED_BREAK_SHARE);
-  for (const tier of tiers) {
-    for (let i = last; i > 0; i--) {
-      const { index, size } = boundaries[i]!;
-      if (index <= start.index || size < preferredFrom) break;
-      if (tier.has(index)) return index;
+function partEnd(
+  text: string,
+  start: PartStart,
+  max: number,
+  measure: Measure,
+  sizes: Sizes,
+  graphemes: GraphemeBoundaries,
+): { index: number; onBoundary: boolean } {
+  const limitIndex = sizes.lastWithin(start.size + max);
+  if (limitIndex >= text.length) return { index: text.length, onBoundary: true };
+  const limit = graphemes.lastAtMost(limitIndex, start.floor);
+  if (limit <= start.index) return { index: codePointCut(text, start.index, max, measure), onBoundary: false };
+  // Sizes grow with the index, so the preferred breaks are the boundaries in [from, limit].
+  const from = Math.max(start.index + 1, sizes.firstFrom(start.size + max * (1 - PREFERRED_BREAK_SHARE)));
+  for (const breaks of breakTiers(text, from, limit)) {
+    for (const index of breaks) {
+      if (graphemes.isBoundary(index, start.floor)) return { index, onBoundary: true };
     }
   }
-  return limit;
+  return { index: limit, onBoundary: true };
 }
 
-/** The position in `boundaries` of the last boundary whose size is at most `size` (the first one's is 0). */
-function lastWithin(boundaries: Boundary[], size: number): number {
-  let low = 0;
-  let high = boundaries.length - 1;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (boundaries[mid]!.size <= size) low = mid;
-    else high = mid - 1;
+/**
+ * The candidate breaks in [from, to], best kind first (paragraph, line, sentence, word), each kind from the last
+ * one backwards. Sentences and words are segmented only when the kinds before them had none, and from the end
+ * backwards in growing windows, since the last one that is a grapheme boundary wins.
+ */
+function* breakTiers(text: string, from: number, to: number): Generator<Iterable<number>> {
+  if (from > to) return;
+  yield whitespaceRunEnds(text, from, to, 2);
+  yield whitespaceRunEnds(text, from, to, 1);
+  yield fromTheEnd(text, from, to, sentenceStartsIn);
+  yield fromTheEnd(text, from, to, wordBreaksIn);
+}
+
+function* whitespaceRunEnds(text: string, from: number, to: number, newlines: 1 | 2): Generator<number> {
+  for (let index = to; index >= from; index--) if (endsWhitespaceRun(text, index, newlines)) yield index;
+}
+
+/** Code units of the first window searched backwards for a sentence or word break; each next one is 4 times wider. */
+const FIRST_SEARCH_UNITS = 64;
+
+function* fromTheEnd(
+  text: string,
+  from: number,
+  to: number,
+  find: (text: string, from: number, to: number) => Set<number>,
+): Generator<number> {
+  for (let hi = to, width = FIRST_SEARCH_UNITS; hi >= from; width *= 4) {
+    const lo = Math.max(from, hi - width + 1);
+    yield* [...find(text, lo, hi)].sort((a, b) => b - a);
+    hi = lo - 1;
   }
-  return low;
+}
+
+function utf16Sizes(length: number): Sizes {
+  return {
+    lastWithin: (size) => Math.min(length, Math.floor(size)),
+    firstFrom: (size) => Math.min(length, Math.max(0, Math.ceil(size))),
+  };
+}
+
+/**
+ * UTF-8 bytes before each index, as `Buffer.byteLength` counts them (a lone surrogate is 3 bytes, as its
+ * replacement character). Inside a surrogate pair the size is the pair's end's, so no search lands there.
+ */
+function utf8Sizes(text: string): Sizes {
+  const n = text.length;
+  const before = new Int32Array(n + 1);
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) size += 1;
+    else if (unit < 0x800) size += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      size += 4;
+      before[++i] = size;
+    } else size += 3;
+    before[i + 1] = size;
+  }
+  const lastWithin = (target: number): number => {
+    let low = 0;
+    let high = n;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (before[mid]! <= target) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  };
+  const firstFrom = (target: number): number => {
+    let low = 0;
+    let high = n;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      if (before[mid]! >= target) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  };
+  return { lastWithin, firstFrom };
 }
 
 /** A single grapheme over the limit (hundreds of combining marks): cut it between code points. */

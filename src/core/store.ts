@@ -132,6 +132,28 @@ export interface DeadLetters {
    * later jobs of its conversation, but never beside one that is already running.
    */
   requeueDead(jobId: string): Promise<boolean>;
+  /** `requeueDead` for every dead job, oldest failure first; how many were requeued. */
+  requeueAllDead(): Promise<number>;
+  getDead(jobId: string): Promise<DeadJob | undefined>;
+  /** Deletes a dead job for good. Its dedupe key stays: a redelivery of it is still a duplicate. */
+  dropDead(jobId: string): Promise<boolean>;
+}
+
+export interface BacklogStats {
+  /** Jobs not yet done (waiting or running). */
+  pending: number;
+  /** Epoch ms when the oldest of them was enqueued; undefined when there is none. */
+  oldestPendingAt?: number;
+  /** Epoch ms since which the longest-waiting runnable job could have run; undefined when none is due. */
+  oldestDueAt?: number;
+  dead: number;
+  /** Pause keys in force (rate-limited accounts, clients). */
+  paused: number;
+}
+
+/** What the gauges and the readiness probe read. */
+export interface Backlog {
+  backlog(): Promise<BacklogStats>;
 }
 
 /** What the bridge remembers per conversation: reply windows, counts, thread ids. */
@@ -175,6 +197,8 @@ export interface Pauses {
 }
 
 export interface Maintenance {
+  /** What is wrong with the stored data (a corrupt file, a missing table); empty when nothing. Reads only. */
+  checkIntegrity(): Promise<string[]>;
   /** Deletes dedupe keys older than `dedupeBefore`, done jobs finished before `doneBefore`, and expired records. */
   purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }>;
   /** Writes what is still waiting, then releases the engine's resources. Idempotent. */
@@ -182,4 +206,4 @@ export interface Maintenance {
 }
 
 /** Every role: what one engine implements. */
-export interface Store extends Inbox, JobSink, LeasedQueue, DeadLetters, Conversations, Records, Locks, Pauses, Maintenance {}
+export interface Store extends Inbox, JobSink, LeasedQueue, DeadLetters, Backlog, Conversations, Records, Locks, Pauses, Maintenance {}

@@ -2,10 +2,24 @@
 import { z } from 'zod';
 import { nonEmpty } from '../core/connection.js';
 
+/**
+ * The Genesys Cloud regions, by the domain their API and login hosts share (purecloud-platform-client-v2, SDK 262;
+ * docs/protocols/genesys-open-messaging.md, Region domains). A region not listed here is a typo, or one newer than
+ * this list: `apiBaseUrl` and `loginBaseUrl` then name its hosts directly.
+ */
+export const GENESYS_REGIONS: readonly string[] = [
+  'mypurecloud.com', 'mypurecloud.ie', 'mypurecloud.com.au', 'mypurecloud.jp', 'mypurecloud.de', 'usw2.pure.cloud',
+  'cac1.pure.cloud', 'apne2.pure.cloud', 'euw2.pure.cloud', 'aps1.pure.cloud', 'use2.us-gov-pure.cloud', 'sae1.pure.cloud',
+  'mec1.pure.cloud', 'apne3.pure.cloud', 'euc2.pure.cloud', 'mxc1.pure.cloud', 'apse1.pure.cloud', 'edee1.eusc-pure.cloud',
+];
+
 export const genesysConfigSchema = z
   .strictObject({
     /** Region domain, e.g. mypurecloud.com, mypurecloud.ie, usw2.pure.cloud. */
-    region: z.string().regex(/^[a-z0-9.-]+\.[a-z]+$/, 'must be a region domain such as mypurecloud.com').default('mypurecloud.com'),
+    region: z
+      .string()
+      .regex(/^[a-z0-9.-]+\.[a-z]+$/, 'must be a region domain such as mypurecloud.com')
+      .default('mypurecloud.com'),
     loginBaseUrl: z.url().optional(),
     apiBaseUrl: z.url().optional(),
     clientId: nonEmpty,
@@ -23,6 +37,12 @@ export const genesysConfigSchema = z
      * (UNCONFIRMED, §2.1); another middleware caps them at 1900 bytes.
      */
     customAttributesMaxBytes: z.number().int().min(256).max(100_000).default(1900),
+  })
+  .superRefine((g, ctx) => {
+    // With both hosts given explicitly (a new region, a test), the region names nothing the bridge calls.
+    if (!GENESYS_REGIONS.includes(g.region) && !(g.apiBaseUrl && g.loginBaseUrl)) {
+      ctx.addIssue({ code: 'custom', path: ['region'], message: `is not a Genesys Cloud region: use one of ${GENESYS_REGIONS.join(', ')} (or set apiBaseUrl and loginBaseUrl)` });
+    }
   })
   .transform((g) => ({
     ...g,

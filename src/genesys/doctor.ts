@@ -9,20 +9,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Models } from 'purecloud-platform-client-v2';
+import type { DoctorCheck } from '../core/doctor.js';
 import { PermanentError } from '../core/errors.js';
 import type { GenesysTokenProvider } from './auth.js';
 import { GenesysApiRefusal, type GenesysPlatformApi } from './platform-api.js';
 import { genesysWebhookUrl, integrationState } from './setup.js';
-
-export interface DoctorCheck {
-  /** What was checked, e.g. `acme-support: Genesys integration is active`. */
-  name: string;
-  ok: boolean;
-  /** What the check found; never a secret. */
-  detail: string;
-  /** Present when `ok` is false: one sentence saying what to change. */
-  fix?: string;
-}
 
 export interface GenesysDoctorInput {
   genesys: { clientId: string; loginBaseUrl: string; apiBaseUrl: string };

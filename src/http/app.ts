@@ -8,8 +8,10 @@ import type { ChannelIntake } from '../intake/channel-intake.js';
 import type { GenesysIntake } from '../intake/genesys-intake.js';
 import { refuse } from '../intake/refuse.js';
 import type { Logger } from '../logger.js';
+import type { Backlog, DeadLetters } from '../core/store.js';
 import type { MediaProxy } from '../media/proxy.js';
 import type { Metrics } from '../metrics.js';
+import { bearerGuard, mountAdminApi, type Readiness } from './admin.js';
 
 export interface HttpDeps {
   /** One per channel with connections. */
@@ -19,6 +21,10 @@ export interface HttpDeps {
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
+  /** With `admin.token`: `/metrics` behind the token, and the admin API when the store keeps dead letters. */
+  admin?: { token: string; operations?: DeadLetters & Backlog };
+  /** `/readyz`; absent where the runtime has no such probe (a Lambda function). */
+  readiness?: () => Promise<Readiness>;
 }
 
 export function createHttpApp(deps: HttpDeps): Hono {
@@ -26,9 +32,19 @@ export function createHttpApp(deps: HttpDeps): Hono {
   const [jsonOnly, sizeLimit] = webhookBodyGuards(deps.bodyLimitBytes);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const { readiness, admin } = deps;
+  if (readiness) {
+    app.get('/readyz', async (c) => {
+      const { ready, problems } = await readiness();
+      return c.json(ready ? { status: 'ready' } : { status: 'unready', problems }, ready ? 200 : 503);
+    });
+  }
+  const guard = admin ? bearerGuard(admin.token) : undefined;
+  if (guard) app.use('/metrics', guard);
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
+  if (guard && admin?.operations) mountAdminApi(app, admin.operations, guard);
 
   for (const intake of deps.channels) {
     const { path } = intake.channel.webhook;

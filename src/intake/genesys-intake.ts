@@ -10,7 +10,8 @@
 import type { ConnectionDirectory, LinkedConnection } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import type { NewJob } from '../core/store.js';
-import { parseGenesysOutbound, verifyGenesysSignature } from '../genesys/webhook.js';
+import { parseGenesysOutbound } from '../genesys/webhook/parse.js';
+import { verifyGenesysSignature } from '../genesys/webhook/verify.js';
 import { receiptJob } from '../jobs/receipt.js';
 import { replyJob } from '../jobs/reply.js';
 import { refuse } from './refuse.js';

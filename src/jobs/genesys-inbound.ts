@@ -12,6 +12,7 @@ import type { InboundAttachment, InboundMessage, MediaReference } from '../core/
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, Records } from '../core/store.js';
 import type { GenesysClient } from '../genesys/client.js';
+import type { Logger } from '../logger.js';
 import { buildGenesysInboundMessage, buildGenesysStructuredResponse } from '../genesys/translate.js';
 import { replyWindowAttributes } from '../genesys/window-attributes.js';
 import { defineJobKind, type PayloadOf } from './kinds.js';
@@ -39,6 +40,7 @@ export function createGenesysInboundHandler(deps: {
   mediaUrl: (connectionId: string, reference: MediaReference) => string;
   /** Rate-limit pause key shared by every job that uses this OAuth client. */
   pauseKey: string;
+  logger: Logger;
 }): JobHandler<GenesysInboundPayload> {
   /** The bridge's /media link for platform media, typed as the platform serves it (the parser could only guess). */
   async function bridgedAttachment(connectionId: string, attachment: InboundAttachment, linked: LinkedConnection): Promise<InboundAttachment> {
@@ -75,14 +77,20 @@ export function createGenesysInboundHandler(deps: {
       };
       const who = profile ?? channel.senderProfile?.(event);
       const ctx = { connectionId, source: channel.labels.source, ...(who ? { profile: who } : {}) };
+      const delivered = (genesysMessageId: string | undefined) =>
+        deps.logger.info(
+          { connectionId, channel: event.channel, messageId: event.messageId, subtype: event.subtype, genesysMessageId, outcome: 'Delivered' },
+          'customer message delivered to Genesys',
+        );
       // A tap on a button Genesys offered goes back as the button, so that a bot flow receives it (./offers.ts).
       const { button } = enriched;
       const answered = button ? await offerAnswered(deps.store, connectionId, { ...enriched, button }) : undefined;
       if (button && answered) {
-        await deps.client.sendStructuredResponse(connection.genesys.integrationId, buildGenesysStructuredResponse({ ...enriched, button }, answered, ctx));
-        return;
+        const accepted = await deps.client.sendStructuredResponse(connection.genesys.integrationId, buildGenesysStructuredResponse({ ...enriched, button }, answered, ctx));
+        return delivered(accepted.id);
       }
-      await deps.client.sendInboundMessage(connection.genesys.integrationId, buildGenesysInboundMessage(enriched, ctx));
+      const accepted = await deps.client.sendInboundMessage(connection.genesys.integrationId, buildGenesysInboundMessage(enriched, ctx));
+      delivered(accepted.id);
     },
   };
 }

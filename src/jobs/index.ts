@@ -39,7 +39,7 @@ export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
   );
   const profiles = createProfileLookup({ store, clock, logger, fetchers });
   const routes = [
-    jobRoute(genesysInboundJob, createGenesysInboundHandler({ connections, client: genesys, store, clock, profiles, mediaUrl: deps.mediaUrl, pauseKey })),
+    jobRoute(genesysInboundJob, createGenesysInboundHandler({ connections, client: genesys, store, clock, profiles, mediaUrl: deps.mediaUrl, pauseKey, logger })),
     jobRoute(replyJobKind, createReplyHandler({ store, connections, clock, logger, metrics, onEnqueued: deps.onEnqueued, deadlineMs: deps.replyDeadlineMs })),
     jobRoute(receiptJobKind, createReceiptHandler({ connections, client: genesys, pauseKey })),
     jobRoute(echoJobKind, createEchoHandler({ store, connections, genesys, clock, logger, metrics, genesysPauseKey: pauseKey })),

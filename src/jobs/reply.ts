@@ -8,8 +8,11 @@
  * - Each platform message id is linked to the Genesys message id, so the platform's echo of our own send is
  *   recognised (even when it arrives before the send call returned: echoes run after the reply, in the same
  *   queue) and the customer's reactions and reads can name the agent message they refer to.
- * - Delivered once every part was accepted; Failed (with the reason and a sentence for the agent) when the
- *   job is dead-lettered: refused by the window rule, rejected by the platform, or out of retries.
+ * - Delivered once every part was accepted. Failed (with the reason and a sentence for the agent) when the
+ *   platform's rules refuse it (PlatformRefusal: the window closed, the customer blocked the brand) — the job is
+ *   then done, since nothing is broken — or when the job is dead-lettered: rejected for another reason, or out of
+ *   retries, which an operator should look at.
+ * - One info line per reply with its ids and outcome, never its text.
  */
 import { z } from 'zod';
 import type { ChannelReplier, ConnectionDirectory, LinkedConnection, ReplyVerdict } from '../core/channel.js';
@@ -17,7 +20,7 @@ import type { Clock } from '../core/clock.js';
 import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.js';
 import { conversationKey, replyQueueKey } from '../core/conversation.js';
 import type { ConversationState } from '../core/conversation.js';
-import { PermanentError, RetryableError, type GenesysReasonCode } from '../core/errors.js';
+import { PermanentError, PlatformRefusal, RetryableError, type GenesysReasonCode } from '../core/errors.js';
 import { withoutFutureWindow } from '../core/event-time.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, JobSink, NewJob, Pauses, Records } from '../core/store.js';
@@ -69,6 +72,26 @@ export function createReplyHandler(deps: {
     return linked;
   }
 
+  /** The agent's Failed receipt, saying how far a reply of several parts got. */
+  async function reportFailure(connectionId: string, command: OutboundMessageCommand, error: Error): Promise<void> {
+    const progress = await store.getRecord<ReplyProgress>(PROGRESS, `${connectionId}:${command.genesysMessageId}`);
+    const { reason, sentence } = failureFor(error);
+    const partial = progress && progress.sent > 0 ? `Only ${progress.sent} of ${progress.total} parts reached the customer. ` : '';
+    await store.enqueue([
+      receiptJob({
+        connectionId,
+        genesysMessageId: command.genesysMessageId,
+        customerId: command.customerId,
+        status: 'Failed',
+        time: clock(),
+        reason,
+        message: partial + sentence,
+      }),
+    ]);
+    deps.metrics.jobs.inc({ kind: replyJobKind.kind, outcome: `failed_${reason}` });
+    deps.onEnqueued();
+  }
+
   async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier): Promise<void> {
     const progressKey = `${connectionId}:${command.genesysMessageId}`;
     const [saved, stored] = await Promise.all([
@@ -83,7 +106,7 @@ export function createReplyHandler(deps: {
       decision = saved.tag ? { send: true, tag: saved.tag } : { send: true };
     } else {
       const verdict = replier.decide(command, conversation, clock());
-      if (!verdict.send) throw new PermanentError(verdict.sentence, { reason: verdict.reason });
+      if (!verdict.send) throw new PlatformRefusal(verdict.sentence, { reason: verdict.reason });
       decision = verdict;
     }
     const requests = replier.build(command, decision, conversation);
@@ -102,7 +125,10 @@ export function createReplyHandler(deps: {
       ]);
       if (result.pauseUntil) await store.pause(replier.pauseKey, result.pauseUntil);
     }
-    if (decision.tag) logger.info({ connectionId, genesysMessageId: command.genesysMessageId, tag: decision.tag }, 'reply sent with a message tag');
+    logger.info(
+      { connectionId, genesysMessageId: command.genesysMessageId, parts: requests.length, outcome: 'Delivered', ...(decision.tag ? { tag: decision.tag } : {}) },
+      'agent reply delivered',
+    );
     await rememberOffer(store, connectionId, command, clock());
     await store.enqueue([
       receiptJob({ connectionId, genesysMessageId: command.genesysMessageId, customerId: command.customerId, status: 'Delivered', time: clock() }),
@@ -132,27 +158,16 @@ export function createReplyHandler(deps: {
         await deadline.waitForAccount(replier.pauseKey);
         await deliver(connectionId, command, replier);
       } catch (err) {
-        throw await deadline.settle(err);
+        // The platform's rules said no (window closed, customer blocked): the receipt tells the agent, the job is done.
+        if (!(err instanceof PlatformRefusal)) throw await deadline.settle(err);
+        await reportFailure(connectionId, command, err);
+        logger.info({ connectionId, genesysMessageId: command.genesysMessageId, outcome: 'Failed', reason: err.reason }, 'agent reply refused by the platform rules');
       }
     },
     async onDeadLetter({ connectionId, command }, error) {
       if (command.kind !== 'message') return;
-      const progress = await store.getRecord<ReplyProgress>(PROGRESS, `${connectionId}:${command.genesysMessageId}`);
-      const { reason, sentence } = failureFor(error);
-      const partial = progress && progress.sent > 0 ? `Only ${progress.sent} of ${progress.total} parts reached the customer. ` : '';
-      await store.enqueue([
-        receiptJob({
-          connectionId,
-          genesysMessageId: command.genesysMessageId,
-          customerId: command.customerId,
-          status: 'Failed',
-          time: clock(),
-          reason,
-          message: partial + sentence,
-        }),
-      ]);
-      deps.metrics.jobs.inc({ kind: replyJobKind.kind, outcome: `failed_${reason}` });
-      deps.onEnqueued();
+      await reportFailure(connectionId, command, error);
+      logger.warn({ connectionId, genesysMessageId: command.genesysMessageId, outcome: 'Failed', reason: failureFor(error).reason }, 'agent reply not delivered');
     },
   };
 }

@@ -46,6 +46,7 @@ export class Worker {
   /** Set by notify(); a sleep that starts while it is set returns at once, so no wake-up is missed. */
   private wakeRequested = false;
   private wakeSleeper: (() => void) | undefined;
+  private progressAt = 0;
 
   constructor(opts: WorkerOptions) {
     this.opts = opts;
@@ -61,9 +62,15 @@ export class Worker {
     };
   }
 
+  /** When a job was last settled (or the worker started), epoch ms: the readiness probe's sign of progress. */
+  get lastProgressAt(): number {
+    return this.progressAt;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.progressAt = this.clock();
     this.loopDone = this.loop();
   }
 
@@ -167,6 +174,7 @@ export class Worker {
 
   /** Counts an outcome only when the store accepted it; otherwise the lease was lost and another worker has the job. */
   private settled(job: Job, outcome: Outcome, ok: boolean): void {
+    this.progressAt = this.clock();
     if (ok) this.opts.metrics?.jobs.inc({ kind: job.kind, outcome });
     else this.log.warn({ jobId: job.id, kind: job.kind, outcome }, 'lease lost before the job was settled');
   }

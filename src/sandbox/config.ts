@@ -3,18 +3,47 @@
  * (they protect nothing: everything listens on 127.0.0.1). Each channel's part comes from its module's sandbox
  * facet (src/core/channel.ts, ChannelSandbox). Used by `npm start`.
  */
-import type { Config } from '../config.js';
-import { configSchemaFor } from '../config.js';
+import type { Config } from '../config/index.js';
+import { configSchemaFor } from '../config/index.js';
 import type { ChannelModule } from '../core/channel.js';
 
 export const SANDBOX = {
-  bridgePort: 8080,
-  genesysPort: 9100,
-  /** The first channel's fake listens here, the next one 100 above, and so on. */
-  firstFakePort: 9200,
+  /** The bridge's port; the console, the fake Genesys and the channels' fakes follow it (`sandboxPorts`). */
+  portBase: 8080,
   genesysClientId: 'sandbox-client-id',
   genesysClientSecret: 'sandbox-client-secret',
 } as const;
+
+export interface SandboxPortPlan {
+  bridge: number;
+  console: number;
+  genesys: number;
+  /** Each channel's fake, in registry order. */
+  channels: number[];
+  /** Every port with what listens there, for messages. */
+  all: Array<{ port: number; what: string }>;
+}
+
+/**
+ * The ports, from one base: the bridge on it, the console on +1, the fake Genesys on +2, then each channel's fake
+ * platform (`platforms`, in registry order). Base 0: every server on a free port. Throws a RangeError for a base
+ * whose ports do not all fit below 65536.
+ */
+export function sandboxPorts(base: number, platforms: readonly string[]): SandboxPortPlan {
+  const count = 3 + platforms.length;
+  if (!Number.isInteger(base) || base < 0 || (base > 0 && (base < 1024 || base + count - 1 > 65_535))) {
+    throw new RangeError(`the port base must be 0 (any free ports) or from 1024 to ${65_535 - count + 1}: the sandbox uses ${count} ports from it`);
+  }
+  const at = (i: number) => (base === 0 ? 0 : base + i);
+  const plan = { bridge: at(0), console: at(1), genesys: at(2), channels: platforms.map((_p, i) => at(3 + i)) };
+  const all = [
+    { port: plan.bridge, what: 'the bridge' },
+    { port: plan.console, what: 'the console' },
+    { port: plan.genesys, what: 'the fake Genesys' },
+    ...platforms.map((p, i) => ({ port: plan.channels[i]!, what: `the fake ${p}` })),
+  ];
+  return { ...plan, all };
+}
 
 export function sandboxConfig(
   opts: { bridgePort: number; genesysUrl: string; connections: Array<Record<string, unknown>>; channels: readonly ChannelModule[] },

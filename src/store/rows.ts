@@ -3,7 +3,7 @@
  * only the driver's types differ (SQLite hands integers as numbers, PostgreSQL bigints as strings).
  */
 import type { ConversationState } from '../core/conversation.js';
-import type { DeadJob, Job, NewJob } from '../core/store.js';
+import type { BacklogStats, DeadJob, Job, NewJob } from '../core/store.js';
 
 export interface JobRow {
   id: number | string;
@@ -78,4 +78,22 @@ export function conversationFromRow(row: ConversationRow | undefined): Conversat
 /** Job ids are decimal integers (SQLite's rowid, PostgreSQL's identity); anything else names no job. */
 export function parseJobId(jobId: string): string | undefined {
   return /^[1-9]\d{0,15}$/.test(jobId) ? jobId : undefined;
+}
+
+export interface BacklogRow {
+  pending: number | string;
+  oldest_pending: number | string | null;
+  oldest_due: number | string | null;
+  dead: number | string;
+  paused: number | string;
+}
+
+export function backlogFromRow(row: BacklogRow): BacklogStats {
+  return {
+    pending: Number(row.pending),
+    ...(row.oldest_pending != null ? { oldestPendingAt: Number(row.oldest_pending) } : {}),
+    ...(row.oldest_due != null ? { oldestDueAt: Number(row.oldest_due) } : {}),
+    dead: Number(row.dead),
+    paused: Number(row.paused),
+  };
 }

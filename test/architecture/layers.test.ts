@@ -21,7 +21,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['intake'],
   ['media'],
   ['http'],
-  ['config.ts'],
+  ['config'],
   ['bridge.ts', 'sandbox'],
   ['entry'],
 ];

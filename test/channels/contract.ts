@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../src/channels/index.js';
-import { configSchemaFor } from '../../src/config.js';
+import { configSchemaFor } from '../../src/config/index.js';
 import type { ChannelModule } from '../../src/core/channel.js';
 import type { Connection } from '../../src/core/connection.js';
 import { startServer, type RunningServer } from '../../src/entry/server.js';

@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { signMetaBody } from '../../src/channels/instagram/verify.js';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/config/index.js';
 import type { FakeFailure, InboundRequest } from '../../src/sandbox/fake-genesys/index.js';
 import { fakeMid, instagramDmWebhook } from '../../src/channels/instagram/sandbox/customer.js';
 import { TEST, eventually, rawTestConfig, tempDir } from '../helpers.js';

@@ -60,12 +60,9 @@ export type TikTokShopConnection = z.output<typeof tiktokShopConnectionSchema>;
 /** Problems across the TikTok Shop connections, each naming its key. */
 export function tiktokShopConfigProblems(connections: readonly TikTokShopConnection[], server: { publicUrl?: string | undefined }): string[] {
   const problems: string[] = [];
-  const shops = new Map<string, string>();
   const secrets = new Map<string, string>();
+  // (Two connections of one shop are refused for every channel alike: src/config/checks.ts.)
   for (const c of connections) {
-    const other = shops.get(c.shopId);
-    if (other !== undefined) problems.push(`connections.${c.id}.shopId: shop ${c.shopId} is already the shop of connection "${other}"`);
-    shops.set(c.shopId, c.id);
     // One app signs every shop's webhooks with its one secret: two secrets for one key cannot both be right.
     const secret = secrets.get(c.appKey);
     if (secret !== undefined && secret !== c.appSecret) problems.push(`connections.${c.id}.appSecret: differs from another connection with the same appKey`);

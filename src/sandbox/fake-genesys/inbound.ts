@@ -124,7 +124,7 @@ export function registerInbound(
     return c.json(receiptResponse(integrationId, receipt));
   });
 
-  // Read-only view for the sandbox CLI: what agents have received so far.
+  // Read-only views of what agents have received so far (the sandbox prints where: curl them).
   app.get('/sandbox/messages', (c) => c.json(records.messages));
   app.get('/sandbox/receipts', (c) => c.json(records.receipts));
   // For benchmarks: counts and arrival times without shipping every body.

@@ -3,7 +3,7 @@
  * `deliverOutbound` posts it to the bridge, signed and retried as Genesys does (genesys-open-messaging.md §3).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { signGenesysBody } from '../../genesys/webhook.js';
+import { signGenesysBody } from '../../genesys/webhook/verify.js';
 import { httpCall, type HttpRequestInit } from '../../net/http.js';
 import { sleep } from './context.js';
 

@@ -9,6 +9,7 @@
  */
 import {
   DeleteItemCommand,
+  DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
   ScanCommand,
@@ -171,6 +172,12 @@ export class DynamoStore implements Conversations, Records, Locks, Pauses, Maint
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return { dedupeKeys, jobs: 0 };
+  }
+
+  /** The table exists and is active (a read of its description only). */
+  async checkIntegrity(): Promise<string[]> {
+    const { Table } = await this.client.send(new DescribeTableCommand({ TableName: this.table }));
+    return Table?.TableStatus === 'ACTIVE' ? [] : [`DynamoDB table ${this.table} is ${Table?.TableStatus ?? 'missing'}, not ACTIVE`];
   }
 
   /** Closes the client's connections. Idempotent. */

@@ -135,6 +135,21 @@ export function buildSql(schema: string) {
              (SELECT count(*) FROM ${s}.jobs WHERE state = 'leased')  AS leased,
              (SELECT count(*) FROM ${s}.jobs WHERE state = 'dead')    AS dead,
              (SELECT count(*) FROM ${s}.jobs WHERE state = 'done')    AS done`,
+    /** Every table the schema needs, present, and the migrations applied (checkIntegrity). */
+    tablesPresent: `
+      SELECT t AS missing FROM unnest(ARRAY['jobs', 'lanes', 'dedupe', 'pauses', 'conversations', 'locks', 'records']) AS t
+       WHERE to_regclass('${s}.' || t) IS NULL`,
+    getDead: `
+      SELECT id::text AS id, dedupe_key, conversation_key, kind, payload, attempts, created_at, last_error, finished_at
+        FROM ${s}.jobs WHERE id = $1 AND state = 'dead'`,
+    dropDead: `DELETE FROM ${s}.jobs WHERE id = $1 AND state = 'dead'`,
+    deadIds: `SELECT id::text AS id FROM ${s}.jobs WHERE state = 'dead' ORDER BY finished_at, id`,
+    backlog: `
+      SELECT (SELECT count(*) FROM ${s}.jobs WHERE ${ACTIVE}) AS pending,
+             (SELECT min(created_at) FROM ${s}.jobs WHERE ${ACTIVE}) AS oldest_pending,
+             (SELECT min(run_at) FROM ${s}.jobs WHERE head AND state = 'pending' AND run_at <= $1) AS oldest_due,
+             (SELECT count(*) FROM ${s}.jobs WHERE state = 'dead') AS dead,
+             (SELECT count(*) FROM ${s}.pauses WHERE until > $1) AS paused`,
     listDead: `
       SELECT id::text AS id, dedupe_key, conversation_key, kind, payload, attempts, created_at, last_error, finished_at
         FROM ${s}.jobs WHERE state = 'dead' ORDER BY finished_at, id LIMIT $1`,

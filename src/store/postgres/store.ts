@@ -34,6 +34,7 @@ import type pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import type { ConversationState } from '../../core/conversation.js';
 import type {
+  BacklogStats,
   DeadJob,
   EnqueueResult,
   InboxBatch,
@@ -45,7 +46,7 @@ import type {
   Store,
 } from '../../core/store.js';
 import { GroupCommit } from '../group-commit.js';
-import { conversationFromRow, deadJobFromRow, parseJobId, toJobInsert, type ConversationRow, type DeadJobRow } from '../rows.js';
+import { backlogFromRow, conversationFromRow, deadJobFromRow, parseJobId, toJobInsert, type BacklogRow, type ConversationRow, type DeadJobRow } from '../rows.js';
 import { batchSize, sendBatch, type SettleAction, type Write } from './batch.js';
 import { inTransaction, pipelinedTransaction } from './pool.js';
 import { PURGE_CHUNK, buildSql, type Sql } from './sql.js';
@@ -198,6 +199,37 @@ export class PostgresStore implements Store {
       await client.query(this.named('lockLanes', [[conversationKey], []]));
       return (await client.query(this.named('requeueDead', [id, ms(this.clock())]))).rowCount === 1;
     });
+  }
+
+  async requeueAllDead(): Promise<number> {
+    const { rows } = await this.query<{ id: string }>('deadIds', []);
+    let requeued = 0;
+    for (const { id } of rows) if (await this.requeueDead(id)) requeued++;
+    return requeued;
+  }
+
+  async getDead(jobId: string): Promise<DeadJob | undefined> {
+    const id = parseJobId(jobId);
+    if (id === undefined) return undefined;
+    const { rows } = await this.query<DeadJobRow>('getDead', [id]);
+    return rows[0] ? deadJobFromRow(rows[0]) : undefined;
+  }
+
+  async dropDead(jobId: string): Promise<boolean> {
+    const id = parseJobId(jobId);
+    if (id === undefined) return false;
+    return (await this.query('dropDead', [id])).rowCount === 1;
+  }
+
+  async backlog(): Promise<BacklogStats> {
+    const { rows } = await this.query<BacklogRow>('backlog', [ms(this.clock())]);
+    return backlogFromRow(rows[0]!);
+  }
+
+  /** The schema's tables are all there (a read of the catalog only). */
+  async checkIntegrity(): Promise<string[]> {
+    const { rows } = await this.query<{ missing: string }>('tablesPresent', []);
+    return rows.map((r) => `table ${this.schema}.${r.missing} is missing`);
   }
 
   /** Writes whatever is still waiting for its group commit, then closes the pool. Idempotent. */

@@ -84,6 +84,17 @@ export const SQL = {
   countActive: `SELECT state, count(*) AS n FROM jobs WHERE ${ACTIVE} GROUP BY state`,
   countDone: `SELECT count(*) AS n FROM jobs WHERE state = 'done'`,
   countDead: `SELECT count(*) AS n FROM jobs WHERE state = 'dead'`,
+  getDead: `
+    SELECT id, dedupe_key, conversation_key, kind, payload, attempts, created_at, last_error, finished_at
+      FROM jobs WHERE id = ? AND state = 'dead'`,
+  dropDead: `DELETE FROM jobs WHERE id = ? AND state = 'dead'`,
+  deadIds: `SELECT id FROM jobs WHERE state = 'dead' ORDER BY finished_at, id`,
+  backlog: `
+    SELECT (SELECT count(*) FROM jobs WHERE ${ACTIVE}) AS pending,
+           (SELECT min(created_at) FROM jobs WHERE ${ACTIVE}) AS oldest_pending,
+           (SELECT min(run_at) FROM jobs WHERE head = 1 AND state = 'pending' AND run_at <= @now) AS oldest_due,
+           (SELECT count(*) FROM jobs WHERE state = 'dead') AS dead,
+           (SELECT count(*) FROM pauses WHERE until > @now) AS paused`,
   listDead: `
     SELECT id, dedupe_key, conversation_key, kind, payload, attempts, created_at, last_error, finished_at
       FROM jobs WHERE state = 'dead' ORDER BY finished_at, id LIMIT ?`,

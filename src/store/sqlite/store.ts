@@ -23,6 +23,7 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import type { ConversationState } from '../../core/conversation.js';
 import type {
+  BacklogStats,
   CustomerMessageFact,
   DeadJob,
   EnqueueResult,
@@ -36,6 +37,7 @@ import type {
 } from '../../core/store.js';
 import { GroupCommit } from '../group-commit.js';
 import {
+  backlogFromRow,
   byJobId,
   conversationFromRow,
   deadJobFromRow,
@@ -199,6 +201,35 @@ export class SqliteStore implements Store {
     const id = parseJobId(jobId);
     if (id === undefined) return false;
     return this.stmt.requeueDead.run({ id: Number(id), now: this.clock() }).changes === 1;
+  }
+
+  async requeueAllDead(): Promise<number> {
+    let requeued = 0;
+    for (const { id } of this.stmt.deadIds.all() as Array<{ id: number }>) if (await this.requeueDead(String(id))) requeued++;
+    return requeued;
+  }
+
+  async getDead(jobId: string): Promise<DeadJob | undefined> {
+    const id = parseJobId(jobId);
+    const row = id === undefined ? undefined : (this.stmt.getDead.get(Number(id)) as DeadJobRow | undefined);
+    return row ? deadJobFromRow(row) : undefined;
+  }
+
+  async dropDead(jobId: string): Promise<boolean> {
+    const id = parseJobId(jobId);
+    if (id === undefined) return false;
+    return this.write(() => this.stmt.dropDead.run(Number(id)).changes === 1);
+  }
+
+  async backlog(): Promise<BacklogStats> {
+    const row = this.stmt.backlog.get({ now: this.clock() }) as { pending: number; oldest_pending: number | null; oldest_due: number | null; dead: number; paused: number };
+    return backlogFromRow(row);
+  }
+
+  /** SQLite's own check of the file's structure (`PRAGMA quick_check`, https://www.sqlite.org/pragma.html#pragma_quick_check). */
+  async checkIntegrity(): Promise<string[]> {
+    const rows = this.db.pragma('quick_check') as Array<{ quick_check: string }>;
+    return rows.map((r) => r.quick_check).filter((line) => line !== 'ok');
   }
 
   /** Writes whatever is still waiting for its group commit, then closes the file. Idempotent. */

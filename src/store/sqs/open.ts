@@ -92,6 +92,10 @@ export class AwsStore implements Inbox, JobSink, Conversations, Records, Locks, 
   pausedUntil(key: string): Promise<number> {
     return this.state.pausedUntil(key);
   }
+  checkIntegrity(): Promise<string[]> {
+    return this.state.checkIntegrity();
+  }
+
   purge(opts: { dedupeBefore: number; doneBefore: number }): Promise<{ dedupeKeys: number; jobs: number }> {
     return this.state.purge(opts);
   }

@@ -4,6 +4,7 @@
  * on 127.0.0.1.
  */
 import { randomBytes } from 'node:crypto';
+import type { SandboxWebhook } from '../../../core/channel.js';
 import { signMetaBody } from '../verify.js';
 
 export const INSTAGRAM_SANDBOX = {
@@ -50,21 +51,46 @@ export function instagramDmWebhook(dm: SandboxDm & { mid: string; timestamp: num
   };
 }
 
-/** Posts a signed Instagram webhook body to the bridge. */
-export async function postInstagramWebhook(bridgeUrl: string, body: unknown): Promise<{ status: number; body: string }> {
-  const raw = JSON.stringify(body);
-  const res = await fetch(`${bridgeUrl}/webhooks/instagram`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, INSTAGRAM_SANDBOX.appSecret) },
-    body: raw,
-    signal: AbortSignal.timeout(10_000),
-  });
-  return { status: res.status, body: await res.text() };
+/** A story mention (a Meta CDN link to the story; the bridge must not keep story media) or a reaction to a message. */
+export function instagramCustomerEventWebhook(
+  event: { kind: 'story_mention'; mid: string; storyUrl: string } | { kind: 'reaction'; mid: string; emoji: string },
+  timestamp: number,
+) {
+  const { accountId, customer } = INSTAGRAM_SANDBOX;
+  // https://developers.facebook.com/docs/instagram-platform/webhooks (messages with a story_mention attachment;
+  // message_reactions with the reacted message's mid).
+  const item =
+    event.kind === 'story_mention'
+      ? { message: { mid: event.mid, attachments: [{ type: 'story_mention', payload: { url: event.storyUrl } }] } }
+      : { reaction: { mid: event.mid, action: 'react', reaction: event.emoji === '❤️' ? 'love' : 'other', emoji: event.emoji } };
+  return {
+    object: 'instagram',
+    entry: [{ id: accountId, time: timestamp, messaging: [{ sender: { id: customer.igsid }, recipient: { id: accountId }, timestamp, ...item }] }],
+  };
 }
 
-export async function sendSandboxDm(bridgeUrl: string, dm: SandboxDm): Promise<{ status: number; mid: string; body: string }> {
+/** What was posted and what the bridge answered. */
+export interface PostedWebhook {
+  status: number;
+  body: string;
+  webhook: SandboxWebhook;
+}
+
+/** Posts a signed Instagram webhook body to the bridge. */
+export async function postInstagramWebhook(bridgeUrl: string, body: unknown): Promise<PostedWebhook> {
+  const raw = JSON.stringify(body);
+  const at = Date.now();
+  const path = '/webhooks/instagram';
+  const headers = { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, INSTAGRAM_SANDBOX.appSecret) };
+  const res = await fetch(`${bridgeUrl}${path}`, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(10_000) });
+  const answer = await res.text();
+  return { status: res.status, body: answer, webhook: { at, path, headers, body: raw, status: res.status, answer } };
+}
+
+export async function sendSandboxDm(bridgeUrl: string, dm: SandboxDm): Promise<PostedWebhook & { mid: string }> {
   const mid = dm.mid ?? fakeMid();
-  const sent = await postInstagramWebhook(bridgeUrl, instagramDmWebhook({ ...dm, mid, timestamp: dm.timestamp ?? Date.now() }));
+  const timestamp = dm.timestamp ?? Date.now();
+  const sent = await postInstagramWebhook(bridgeUrl, instagramDmWebhook({ ...dm, mid, timestamp }));
   return { ...sent, mid };
 }
 

@@ -48,6 +48,34 @@ export interface FakeTikTokShopOptions {
   conversations?: FakeConversation[];
   /** Where buyer messages and echoes are posted (`{bridgeUrl}/webhooks/tiktok-shop`); none: nothing is posted. */
   bridgeUrl?: string;
+  /**
+   * The time of the world the fake lives in (default real time): it stamps messages and webhooks with it and checks
+   * the callers' signed `timestamp` and token expiry against it (the sandbox's clock can run ahead of real time).
+   */
+  clock?: () => number;
+}
+
+/** One API call as the fake answered it. */
+export interface FakeTikTokShopCall {
+  /** Epoch ms, real time (as every record of the fake: `clock` is for what TikTok Shop would stamp or check). */
+  at: number;
+  /** `POST /customer_service/202309/conversations/…/messages`. */
+  request: string;
+  /** The request body: parsed JSON, or `{ multipart: bytes }` for an upload; absent when empty. */
+  body?: unknown;
+  code: number;
+  data: unknown;
+}
+
+/** A webhook the fake posted to the bridge, as sent. */
+export interface FakeTikTokShopWebhook {
+  /** Epoch ms, real time. */
+  at: number;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  status: number;
+  answer: string;
 }
 
 export type FakeEndpoint = 'shops' | 'conversations' | 'messages' | 'send' | 'read' | 'create' | 'upload' | 'refresh';
@@ -65,7 +93,7 @@ interface StoredMessage {
 
 export interface FakeTikTokShop {
   url: string;
-  sends: Array<{ conversationId: string; body: { type: string; content: string }; messageId: string; accessToken: string }>;
+  sends: Array<{ conversationId: string; body: { type: string; content: string }; messageId: string; accessToken: string; at: number }>;
   uploads: Array<{ url: string; bytes: number; mime: string; filename: string }>;
   reads: string[];
   /** `buyer_user_id`s of Create Conversation calls. */
@@ -73,6 +101,10 @@ export interface FakeTikTokShop {
   refreshes: Array<{ refreshToken: string; ok: boolean; accessToken?: string; newRefreshToken?: string }>;
   /** Every API call: `GET /path → code`. */
   traffic: string[];
+  /** Every API call with its time, body and answer. */
+  calls: FakeTikTokShopCall[];
+  /** The echoes of accepted sends posted to the bridge. */
+  echoes: FakeTikTokShopWebhook[];
   /** The next `n` calls to `on` answer `code` (HTTP 200 unless `httpStatus`). */
   failNext(n: number, code: number, opts?: { on?: FakeEndpoint; httpStatus?: number; message?: string }): void;
   /** Every access token issued so far stops working, as if it expired. */
@@ -85,9 +117,12 @@ export interface FakeTikTokShop {
   expireMediaUrls(): void;
   mediaBytes(mediaId: string): Uint8Array;
   /** Plays the buyer: stores the message and posts its signed type 14 webhook (when there is a bridge: else status 0). */
-  buyerSends(conversationId: string, message: { type: string; content: Record<string, unknown>; imageBytes?: Uint8Array }): Promise<{ status: number; body: string; messageId: string }>;
+  buyerSends(
+    conversationId: string,
+    message: { type: string; content: Record<string, unknown>; imageBytes?: Uint8Array },
+  ): Promise<{ status: number; body: string; messageId: string; webhook?: FakeTikTokShopWebhook }>;
   /** Signs and posts any notification to the bridge. */
-  postWebhook(envelope: Record<string, unknown>): Promise<{ status: number; body: string }>;
+  postWebhook(envelope: Record<string, unknown>): Promise<{ status: number; body: string; webhook: FakeTikTokShopWebhook }>;
   close(): Promise<void>;
 }
 
@@ -98,6 +133,8 @@ const SEND_TYPES = new Set(['TEXT', 'IMAGE', 'PRODUCT_CARD', 'ORDER_CARD', 'RETU
 export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<FakeTikTokShop> {
   const app = { appKey: opts.appKey, appSecret: opts.appSecret };
   const region = opts.region ?? 'GB';
+  const now = opts.clock ?? Date.now;
+  const bodies = new WeakMap<Request, Uint8Array>(); // raw bodies of signed calls, for the call log
   const failures = new Map<FakeEndpoint, Array<{ code: number; httpStatus: number; message: string }>>();
   const accessTokens = new Map<string, number>([[opts.accessToken, Infinity]]);
   let refreshToken = opts.refreshToken;
@@ -118,6 +155,8 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     creates: [],
     refreshes: [],
     traffic: [],
+    calls: [],
+    echoes: [],
     failNext(n, code, o = {}) {
       const list = failures.get(o.on ?? 'send') ?? [];
       for (let i = 0; i < n; i++) list.push({ code, httpStatus: o.httpStatus ?? 200, message: o.message ?? `Injected error ${code}` });
@@ -145,13 +184,12 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     async postWebhook(envelope) {
       if (!opts.bridgeUrl) throw new Error('fake TikTok Shop: no bridgeUrl to post to');
       const raw = JSON.stringify(envelope);
-      const res = await fetch(`${opts.bridgeUrl.replace(/\/+$/, '')}/webhooks/tiktok-shop`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: signTikTokShopWebhook(raw, app) },
-        body: raw,
-        signal: AbortSignal.timeout(10_000),
-      });
-      return { status: res.status, body: await res.text() };
+      const path = '/webhooks/tiktok-shop';
+      const headers = { 'content-type': 'application/json', authorization: signTikTokShopWebhook(raw, app) };
+      const at = Date.now();
+      const res = await fetch(`${opts.bridgeUrl.replace(/\/+$/, '')}${path}`, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(10_000) });
+      const answer = await res.text();
+      return { status: res.status, body: answer, webhook: { at, path, headers, body: raw, status: res.status, answer } };
     },
     async close() {
       server.closeAllConnections();
@@ -162,13 +200,13 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
 
   function nextId(): string {
     counter++;
-    return `76${String(Date.now()).slice(-10)}${String(counter).padStart(7, '0')}`;
+    return `76${String(now()).slice(-10)}${String(counter).padStart(7, '0')}`;
   }
 
   function store(c: { messages: StoredMessage[] }, type: string, content: Record<string, unknown>, role: string, imUserId: string): StoredMessage {
     const rest = Object.fromEntries(Object.entries(content).filter(([key]) => key !== 'url'));
     const isMedia = type === 'IMAGE' || type === 'VIDEO' || type === 'EMOTICONS';
-    const message: StoredMessage = { id: nextId(), type, content: rest, role, imUserId, createTime: Math.floor(Date.now() / 1000), ...(isMedia ? { mediaId: randomUUID() } : {}) };
+    const message: StoredMessage = { id: nextId(), type, content: rest, role, imUserId, createTime: Math.floor(now() / 1000), ...(isMedia ? { mediaId: randomUUID() } : {}) };
     c.messages.push(message);
     return message;
   }
@@ -181,14 +219,17 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
 
   function newMessage(conversationId: string, m: StoredMessage): Record<string, unknown> {
     const { id, ...rest } = wire(m);
-    return { type: 14, tts_notification_id: nextId(), shop_id: opts.shopId, timestamp: Math.floor(Date.now() / 1000), data: { ...rest, conversation_id: conversationId, message_id: id } };
+    return { type: 14, tts_notification_id: nextId(), shop_id: opts.shopId, timestamp: Math.floor(now() / 1000), data: { ...rest, conversation_id: conversationId, message_id: id } };
   }
 
   const web = new Hono();
 
   function envelope(c: Context, code: number, message: string, data: unknown = {}, status = 200): Response {
     fake.traffic.push(`${c.req.method} ${new URL(c.req.url).pathname} → ${code}`);
-    const body = { code, message, request_id: `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}${randomUUID().slice(0, 8)}`, data };
+    const raw = bodies.get(c.req.raw);
+    const sent = raw === undefined || raw.length === 0 ? undefined : (jsonOf(raw) ?? { multipart: raw.length });
+    fake.calls.push({ at: Date.now(), request: `${c.req.method} ${new URL(c.req.url).pathname}`, ...(sent !== undefined ? { body: sent } : {}), code, data });
+    const body = { code, message, request_id: `${new Date(now()).toISOString().replace(/\D/g, '').slice(0, 14)}${randomUUID().slice(0, 8)}`, data };
     return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   }
 
@@ -212,17 +253,17 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     if (presented !== refreshToken) return refuse(105003, 'The refresh token is invalid or expired.');
     counter++;
     const access = `TTP_fake${counter}${randomUUID().slice(0, 8)}`;
-    const now = Math.floor(Date.now() / 1000);
+    const seconds = Math.floor(now() / 1000);
     const ttl = opts.accessTokenTtlSec ?? 7 * 86_400;
-    accessTokens.set(access, (now + ttl) * 1000);
+    accessTokens.set(access, (seconds + ttl) * 1000);
     latestAccess = access;
     if (opts.rotateRefreshToken ?? true) refreshToken = `TTP_refresh${counter}${randomUUID().slice(0, 8)}`;
     fake.refreshes.push({ refreshToken: presented, ok: true, accessToken: access, newRefreshToken: refreshToken });
     return envelope(c, 0, 'success', {
       access_token: access,
-      access_token_expire_in: now + ttl,
+      access_token_expire_in: seconds + ttl,
       refresh_token: refreshToken,
-      refresh_token_expire_in: now + 365 * 86_400,
+      refresh_token_expire_in: seconds + 365 * 86_400,
       open_id: '7010736057180325637',
       seller_name: 'Acme Test Shop',
       seller_base_region: region,
@@ -238,7 +279,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     if (q.get('gen') !== String(mediaGeneration)) return c.text('Forbidden: the URL has expired', 403);
     if (region === 'ID') {
       const expiry = accessTokens.get(c.req.header('x-tts-access-token') ?? '');
-      if (expiry === undefined || expiry <= Date.now() || q.get('shop_cipher') !== opts.shopCipher) return c.text('Forbidden', 403);
+      if (expiry === undefined || expiry <= now() || q.get('shop_cipher') !== opts.shopCipher) return c.text('Forbidden', 403);
     }
     return new Response(new Uint8Array(bytes), { status: 200, headers: { 'content-type': 'image/jpeg', 'content-length': String(bytes.length) } });
   });
@@ -249,14 +290,14 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     const q = url.searchParams;
     if (q.get('app_key') !== opts.appKey) return envelope(c, 36009004, 'Invalid app_key.', null);
     const ts = Number(q.get('timestamp'));
-    const now = Date.now() / 1000;
-    if (!Number.isInteger(ts) || ts < now - 300 || ts > now + 30) return envelope(c, 36009004, 'Invalid timestamp.', null);
+    const seconds = now() / 1000;
+    if (!Number.isInteger(ts) || ts < seconds - 300 || ts > seconds + 30) return envelope(c, 36009004, 'Invalid timestamp.', null);
     const multipart = (c.req.header('content-type') ?? '').startsWith('multipart/form-data');
     const query = Object.fromEntries(q.entries());
     const expected = signTikTokShopRequest({ appSecret: opts.appSecret, path: url.pathname, query, ...(multipart || raw.length === 0 ? {} : { body: raw }) });
     if (q.get('sign') !== expected) return envelope(c, 106001, 'Invalid sign.', null);
     const expiry = accessTokens.get(c.req.header('x-tts-access-token') ?? '');
-    if (expiry === undefined || expiry <= Date.now()) return envelope(c, 105002, 'The access token is invalid or has expired.', null);
+    if (expiry === undefined || expiry <= now()) return envelope(c, 105002, 'The access token is invalid or has expired.', null);
     if (shopScoped && q.get('shop_cipher') !== opts.shopCipher) return envelope(c, 106013, 'Invalid shop_cipher.', null);
     return undefined;
   }
@@ -265,6 +306,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
   function signed(shopScoped: boolean, on: FakeEndpoint, handle: (c: Context, raw: Uint8Array) => Response | Promise<Response>) {
     return async (c: Context) => {
       const raw = new Uint8Array(await c.req.arrayBuffer());
+      bodies.set(c.req.raw, raw);
       return refusal(c, raw, shopScoped) ?? injected(c, on) ?? handle(c, raw);
     };
   }
@@ -335,9 +377,12 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
       const stored = store(conv, type, {}, 'SHOP', shopIm);
       stored.content = JSON.parse(content) as Record<string, unknown>;
       delete stored.mediaId;
-      fake.sends.push({ conversationId: id, body: { type, content }, messageId: stored.id, accessToken: c.req.header('x-tts-access-token') ?? '' });
+      fake.sends.push({ conversationId: id, body: { type, content }, messageId: stored.id, accessToken: c.req.header('x-tts-access-token') ?? '', at: Date.now() });
       // Our own API send comes back as a type 14 (key fact 18), here before the send is answered.
-      if (opts.bridgeUrl) await fake.postWebhook(newMessage(id, stored)).catch(() => undefined);
+      if (opts.bridgeUrl) {
+        const echo = await fake.postWebhook(newMessage(id, stored)).catch(() => undefined);
+        if (echo) fake.echoes.push(echo.webhook);
+      }
       return envelope(c, 0, 'Success', { message_id: stored.id });
     }),
   );
@@ -377,6 +422,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
 
   web.notFound((c) => {
     fake.traffic.push(`${c.req.method} ${new URL(c.req.url).pathname} → 404`);
+    fake.calls.push({ at: Date.now(), request: `${c.req.method} ${new URL(c.req.url).pathname}`, code: 404, data: null });
     return c.text('Not Found', 404);
   });
 

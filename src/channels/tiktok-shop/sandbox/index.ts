@@ -3,8 +3,8 @@
  * connection pointing at it, and a buyer — Jane, with an order — played through signed webhooks. The secrets are
  * well known: everything listens on 127.0.0.1.
  */
-import type { SandboxDelivery, SandboxFake } from '../../../core/channel.js';
-import { startFakeTikTokShop, type FakeTikTokShop } from './fake-tiktok-shop.js';
+import type { SandboxCall, SandboxDelivery, SandboxFake, SandboxMessage, SandboxScene } from '../../../core/channel.js';
+import { startFakeTikTokShop, type FakeTikTokShop, type FakeTikTokShopCall, type FakeTikTokShopWebhook } from './fake-tiktok-shop.js';
 
 export const SANDBOX_SHOP = {
   shopId: '7494049642642441621',
@@ -24,25 +24,23 @@ export const connectionId = 'sandbox-tiktok-shop';
 export const integrationId = '5a1dbe00-0000-4000-8000-00000000a003';
 export const genesysWebhookSecret = 'sandbox-genesys-tiktok-shop-webhook-secret';
 export const customerId = SANDBOX_CONVERSATION;
+export const customerName = SANDBOX_BUYER.nickname;
 
 let running: FakeTikTokShop | undefined;
 
-export async function startFake(opts: { port?: number; bridgeUrl: string }): Promise<SandboxFake> {
+/** The fake plays the buyer in this process: `send` and the actions post through it (it hosts the buyer's images). */
+export async function startFake(opts: { port?: number; bridgeUrl: string; clock?: () => number }): Promise<SandboxFake> {
   const fake = await startFakeTikTokShop({
     ...SANDBOX_SHOP,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     bridgeUrl: opts.bridgeUrl,
     conversations: [{ id: SANDBOX_CONVERSATION, buyer: SANDBOX_BUYER }],
   });
   running = fake;
-  let seen = 0;
   return {
     url: fake.url,
-    takeTraffic() {
-      const lines = fake.traffic.slice(seen);
-      seen = fake.traffic.length;
-      return lines;
-    },
+    calls: () => [...fake.calls.map(apiCall), ...fake.echoes.map(echoCall)].sort((a, b) => a.at - b.at),
     async close() {
       if (running === fake) running = undefined;
       await fake.close();
@@ -66,8 +64,11 @@ export function connection(fakeUrl: string): Record<string, unknown> {
   };
 }
 
-/** The buyer writes (text, or an image fetched from `imageUrl`); `from` names another buyer's conversation. */
-export async function send(_bridgeUrl: string, message: { text?: string; imageUrl?: string; from?: string }): Promise<SandboxDelivery> {
+/**
+ * The buyer writes (text, or an image fetched from `imageUrl`); `from` names another buyer's conversation. The fake
+ * posts the webhook to the bridge it was started with, on its clock: `scene` is the same sandbox.
+ */
+export async function send(_scene: SandboxScene, message: SandboxMessage): Promise<SandboxDelivery> {
   const fake = fakeOrThrow();
   const conversation = message.from ?? SANDBOX_CONVERSATION;
   if (message.from !== undefined) {
@@ -84,18 +85,37 @@ export async function send(_bridgeUrl: string, message: { text?: string; imageUr
 export const actions = {
   order: {
     help: 'the TikTok Shop buyer sends an order card and asks where the order is',
-    async play(_bridgeUrl: string): Promise<SandboxDelivery> {
+    async play(_scene: SandboxScene): Promise<SandboxDelivery> {
       const fake = fakeOrThrow();
       const card = await fake.buyerSends(SANDBOX_CONVERSATION, { type: 'ORDER_CARD', content: { order_id: SANDBOX_ORDER } });
       const question = await fake.buyerSends(SANDBOX_CONVERSATION, { type: 'TEXT', content: { content: 'Where is my order? It has not arrived yet.' } });
       const ids = new Set([card.messageId, question.messageId]);
-      return { ...delivery(question, `TikTok Shop buyer: order card ${SANDBOX_ORDER} + "Where is my order?"`), matches: (m) => ids.has(messageIdOf(m) ?? '') };
+      const both = delivery(question, `TikTok Shop buyer: order card ${SANDBOX_ORDER} + "Where is my order?"`);
+      return { ...both, webhooks: [...delivery(card, '').webhooks, ...both.webhooks], matches: (m) => ids.has(messageIdOf(m) ?? '') };
     },
   },
 };
 
-function delivery(sent: { status: number; body: string; messageId: string }, label: string): SandboxDelivery {
-  return { status: sent.status, body: sent.body, label, matches: (m) => messageIdOf(m) === sent.messageId };
+function delivery(sent: { status: number; body: string; messageId: string; webhook?: FakeTikTokShopWebhook }, label: string): SandboxDelivery {
+  return { status: sent.status, body: sent.body, label, webhooks: sent.webhook ? [sent.webhook] : [], matches: (m) => messageIdOf(m) === sent.messageId };
+}
+
+const SEND_PATH = /^POST \/customer_service\/202309\/conversations\/[^/]+\/messages$/;
+
+/** An API call as the console shows it; a Send Message call carries the message the buyer's phone receives. */
+function apiCall(call: FakeTikTokShopCall): SandboxCall {
+  const messageId = (call.data as { message_id?: unknown } | null)?.message_id;
+  const sent = call.body as { type?: string; content?: string } | undefined;
+  const content = sent?.content ? (JSON.parse(sent.content) as { content?: string; url?: string }) : {};
+  const delivered =
+    SEND_PATH.test(call.request) && typeof messageId === 'string'
+      ? { messageId, ...(sent?.type === 'TEXT' ? { text: content.content ?? '' } : sent?.type === 'IMAGE' && content.url ? { imageUrl: content.url } : { text: `[${(sent?.type ?? 'message').toLowerCase()}]` }) }
+      : undefined;
+  return { at: call.at, direction: 'to-platform', request: call.request, ...(call.body !== undefined ? { body: call.body } : {}), answer: `code ${call.code}`, ...(delivered ? { delivered } : {}) };
+}
+
+function echoCall(webhook: FakeTikTokShopWebhook): SandboxCall {
+  return { at: webhook.at, direction: 'to-bridge', request: `POST ${webhook.path} (echo)`, body: JSON.parse(webhook.body), answer: `${webhook.status} ${webhook.answer}` };
 }
 
 /** Genesys `channel.messageId` of a message the fake Genesys received. */

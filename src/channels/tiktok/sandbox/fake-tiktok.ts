@@ -82,8 +82,10 @@ export interface FakeTikTok {
    * the `im_send_msg` echo before the send call returns (key fact 23); this is how a test plays that.
    */
   onMessageSent(hook: ((sent: { body: unknown; messageId: string }) => Promise<void> | void) | undefined): void;
-  /** The deterministic bytes a download URL serves for a media id (a small JPEG). */
+  /** The deterministic bytes a download URL serves for a media id (a small JPEG), unless `addMedia` gave others. */
   mediaBytes(mediaId: string): Uint8Array;
+  /** A customer's media: the download URL of `mediaId` serves these bytes (the sandbox's customer images). */
+  addMedia(mediaId: string, bytes: Uint8Array, contentType: string): void;
   close(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
   const conversations = new Set(opts.conversations ?? []);
   const mediaIds = new Set<string>();
   const downloadTokens = new Map<string, string>(); // download id → media id
+  const customerMedia = new Map<string, { bytes: Uint8Array; contentType: string }>();
 
   const fake: FakeTikTok = {
     url: '',
@@ -132,6 +135,9 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
       messageSent = hook;
     },
     mediaBytes,
+    addMedia(mediaId, bytes, contentType) {
+      customerMedia.set(mediaId, { bytes, contentType });
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -265,8 +271,8 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
     const user = c.req.header('x-user');
     const expiry = user === undefined ? undefined : accessTokens.get(user);
     if (expiry === undefined || expiry <= Date.now()) return c.text('Forbidden', 403);
-    const bytes = mediaBytes(mediaId);
-    return new Response(new Uint8Array(bytes), { status: 200, headers: { 'content-type': 'image/jpeg', 'content-length': String(bytes.length) } });
+    const { bytes, contentType } = customerMedia.get(mediaId) ?? { bytes: mediaBytes(mediaId), contentType: 'image/jpeg' };
+    return new Response(new Uint8Array(bytes), { status: 200, headers: { 'content-type': contentType, 'content-length': String(bytes.length) } });
   });
 
   app.notFound(() => envelope(40002, 'Unknown path.', {}, 404));

@@ -1,0 +1,51 @@
+/** Rules across sections and connections, checked once the schema holds; each problem names its key. */
+import type { ChannelModule } from '../core/channel.js';
+import type { Connection } from '../core/connection.js';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export function configProblems(
+  config: { server: { publicUrl?: string | undefined }; dedupeRetentionDays: number; connections: ReadonlyArray<Connection & Record<string, unknown>> },
+  channels: readonly ChannelModule[],
+): string[] {
+  const problems: string[] = [];
+  const { publicUrl } = config.server;
+  // The platforms and Genesys call webhooks over HTTPS only; plain HTTP is for a bridge reached on this machine.
+  if (publicUrl) {
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) problems.push(`server.publicUrl: must be https:// (plain http only on loopback, not ${url.host})`);
+  }
+  const accounts = new Map<string, string>();
+  const integrations = new Map<string, string>();
+  config.connections.forEach((connection, i) => {
+    const channel = channels.find((c) => c.name === connection.channel);
+    const account = channel ? `${channel.name}:${channel.accountId(connection)}` : undefined;
+    const sameAccount = account === undefined ? undefined : accounts.get(account);
+    // Deliveries are routed by account: a second connection of the same account would never receive any.
+    if (sameAccount !== undefined) problems.push(`connections[${i}]: its ${channel!.labels.platform} account is already the account of connection "${sameAccount}"`);
+    if (account !== undefined && sameAccount === undefined) accounts.set(account, connection.id);
+    // Agent replies are routed by the integration's webhook URL: one integration cannot serve two connections.
+    const sameIntegration = integrations.get(connection.genesys.integrationId);
+    if (sameIntegration !== undefined) problems.push(`connections[${i}].genesys.integrationId: is already the integration of connection "${sameIntegration}"`);
+    else integrations.set(connection.genesys.integrationId, connection.id);
+  });
+  for (const channel of channels) {
+    problems.push(...(channel.configProblems?.(config.connections.filter((c) => c.channel === channel.name), config.server) ?? []));
+  }
+  return [...problems, ...dedupeRetentionProblems(config, channels)];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Dedupe keys must outlive every platform's redelivery horizon: a retry after they were purged would be forwarded twice. */
+function dedupeRetentionProblems(
+  config: { dedupeRetentionDays: number; connections: ReadonlyArray<Connection & Record<string, unknown>> },
+  channels: readonly ChannelModule[],
+): string[] {
+  return config.connections.flatMap((connection) => {
+    const horizonMs = channels.find((c) => c.name === connection.channel)?.redeliveryHorizonMs?.(connection);
+    if (horizonMs === undefined || horizonMs <= config.dedupeRetentionDays * DAY_MS) return [];
+    const days = Math.ceil(horizonMs / DAY_MS);
+    return [`dedupeRetentionDays: must be at least ${days} days: connection "${connection.id}" accepts deliveries signed up to ${Math.round(horizonMs / 3_600_000)} hours ago`];
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * `dmbridge doctor`: before the first customer writes, every online check of the configuration — the store is
+ * writable and not corrupt, a Genesys token can be had and each integration is active and points at the bridge,
+ * each connection's platform credentials and subscriptions (its channel module's checks). A checklist with a fix
+ * for each failure, or JSON; exit 1 when anything fails. Changes nothing (a probe record expires within a minute).
+ */
+import { randomUUID } from 'node:crypto';
+import { CHANNELS } from '../channels/index.js';
+import type { Config } from '../config/index.js';
+import type { DoctorCheck } from '../core/doctor.js';
+import { GenesysTokenProvider } from '../genesys/auth.js';
+import { checkGenesys } from '../genesys/doctor.js';
+import { GenesysPlatformApi } from '../genesys/platform-api.js';
+import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../core/store.js';
+import { EXIT, maskUrl, print } from './cli-common.js';
+
+const PROBE = 'doctor-probe';
+
+export async function doctor(config: Config, opts: { json: boolean }): Promise<number> {
+  const logger = createLogger('silent');
+  const checks: DoctorCheck[] = [];
+  let store: Store | undefined;
+  try {
+    store = await openStore(config.store, { postgres: config.postgres });
+    checks.push(...(await storeChecks(store, config)));
+  } catch (err) {
+    checks.push({
+      name: 'store: reachable',
+      ok: false,
+      detail: `${maskUrl(config.store)} could not be opened: ${(err as Error).message}`,
+      fix: 'Check the store URL, that the database or directory exists and that this user may write to it.',
+    });
+  }
+  const tokens = new GenesysTokenProvider({ config: config.genesys, logger });
+  const api = new GenesysPlatformApi({ config: config.genesys, tokens, logger });
+  checks.push(...(await checkGenesys(tokens, api, { genesys: config.genesys, publicUrl: config.server.publicUrl, connections: config.connections })));
+  if (store) {
+    const deps = { store, clock: Date.now, metrics: createMetrics(), logger, publicUrl: config.server.publicUrl };
+    for (const connection of config.connections) {
+      const channel = CHANNELS.find((c) => c.name === connection.channel);
+      if (channel?.doctor) checks.push(...(await channel.doctor(connection, deps)));
+    }
+    await store.close();
+  }
+  if (opts.json) print(JSON.stringify(checks, null, 2));
+  else for (const line of checklist(checks)) print(line);
+  return checks.every((c) => c.ok) ? EXIT.ok : EXIT.failed;
+}
+
+async function storeChecks(store: Store, config: Config): Promise<DoctorCheck[]> {
+  const problems = await store.checkIntegrity();
+  const integrity: DoctorCheck = problems.length === 0
+    ? { name: 'store: not corrupt', ok: true, detail: `${maskUrl(config.store)}: no problem found` }
+    : {
+        name: 'store: not corrupt',
+        ok: false,
+        detail: problems.slice(0, 3).join('; '),
+        fix: 'Stop the bridge, restore the store from a backup (or move the damaged file away to start empty), then start again.',
+      };
+  const token = randomUUID();
+  let writable: DoctorCheck;
+  try {
+    await store.putRecord(PROBE, token, { at: Date.now() }, Date.now() + 60_000);
+    const read = await store.getRecord(PROBE, token);
+    writable = read
+      ? { name: 'store: writable', ok: true, detail: 'a probe record was written and read back' }
+      : { name: 'store: writable', ok: false, detail: 'a probe record was written but could not be read back', fix: 'Check that the clocks of the instances sharing this store agree (NTP).' };
+  } catch (err) {
+    writable = { name: 'store: writable', ok: false, detail: (err as Error).message, fix: 'Check the disk space and the permissions of the store (or the database user).' };
+  }
+  return [writable, integrity];
+}
+
+/** `✓ name — detail`, and for a failure its fix on the next line. */
+export function checklist(checks: readonly DoctorCheck[]): string[] {
+  const failed = checks.filter((c) => !c.ok).length;
+  return [
+    ...checks.flatMap((c) => (c.ok ? [`✓ ${c.name} — ${c.detail}`] : [`✗ ${c.name} — ${c.detail}`, `    fix: ${c.fix ?? 'see the detail above'}`])),
+    '',
+    failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks failed`,
+  ];
+}
