@@ -41,8 +41,8 @@ export const instagramConnectionSchema = z.strictObject({
    */
   appSecretProof: z.boolean().default(false),
   /**
-   * Hosts (`host` or `host:port`) the customer's media may be fetched from besides Meta's own (fbsbx.com, fbcdn.net,
-   * cdninstagram.com, over HTTPS): a proxy in front of the CDN, or a local fake. Any scheme.
+   * Hosts (`host`, any port, or `host:port`) the customer's media may be fetched from besides Meta's own (fbsbx.com,
+   * fbcdn.net, cdninstagram.com, over HTTPS): a proxy in front of the CDN, or a local fake. Any scheme.
    */
   mediaHosts: z.array(nonEmpty).default([]),
   /**

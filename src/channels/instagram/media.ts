@@ -35,7 +35,7 @@ export interface InstagramMedia {
 
 export function instagramMedia(connection: Pick<InstagramConnection, 'mediaHosts'>, opts: { fetch?: typeof fetch; timeoutMs?: number } = {}): InstagramMedia {
   const allowed = (url: URL) =>
-    (url.protocol === 'https:' && META_MEDIA_HOST.test(url.hostname)) || connection.mediaHosts.includes(url.host);
+    (url.protocol === 'https:' && META_MEDIA_HOST.test(url.hostname)) || connection.mediaHosts.includes(url.host) || connection.mediaHosts.includes(url.hostname);
   const get = (reference: MediaReference, timeoutMs: number) => {
     const parsed = referenceSchema.safeParse(reference);
     if (!parsed.success) return Promise.reject(new Error('not an Instagram media reference'));
