@@ -83,6 +83,7 @@ export function composeBridge(opts: ComposeOptions): ComposedBridge {
     genesys,
     genesysPauseKey: genesysPause,
     mediaUrl: (connectionId, reference) => media.urlFor(connectionId, reference),
+    replyDeadlineMs: config.queue.replyDeadlineMs,
     clock,
     logger,
     metrics,
@@ -185,6 +186,11 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   });
 
   let purgeTimer: NodeJS.Timeout | undefined;
+  const upkeep = async () => {
+    for (const [connectionId, { clients }] of composed.connections) {
+      await clients.upkeep?.().catch((err: unknown) => logger.error({ err, connectionId }, 'connection upkeep failed'));
+    }
+  };
   const purge = async () => {
     const now = clock();
     try {
@@ -202,7 +208,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     worker,
     start() {
       if (runsWorker) worker.start();
-      purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
+      purgeTimer = setInterval(() => void purge().then(upkeep), PURGE_EVERY_MS);
       purgeTimer.unref();
     },
     async stop() {

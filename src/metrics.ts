@@ -71,6 +71,27 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['target', 'operation', 'status'] as const,
       registers: [registry],
     }),
+    /** Correctly signed deliveries signed long before they arrived: the platform's retries after an outage. */
+    lateDeliveries: new Counter({
+      name: 'dmbridge_webhook_late_deliveries_total',
+      help: 'Webhook deliveries accepted although signed more than 5 minutes before they arrived (platform retries), by route',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
+    /** Events whose platform time lay outside the sane range around their arrival: the arrival time was used. */
+    eventTimesClamped: new Counter({
+      name: 'dmbridge_event_times_clamped_total',
+      help: 'Webhook events whose timestamp was implausible (far past or future) and was replaced by the arrival time, by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    /** When a connection's current access token expires, where the platform says (tokens the bridge renews). */
+    accessTokenExpiresAt: new Gauge({
+      name: 'dmbridge_access_token_expires_at_seconds',
+      help: "Expiry of a connection's current platform access token, as a Unix time in seconds",
+      labelNames: ['connection'] as const,
+      registers: [registry],
+    }),
     /** 1 while a connection's platform refuses the bridge's refresh token: an administrator must act. */
     reauthorizationRequired: new Gauge({
       name: 'dmbridge_reauthorization_required',

@@ -247,7 +247,7 @@ describe('echoes, reactions and reads', () => {
     await customerWrites(customer, 'Hi');
     expect((await postInstagram(bridge.url, echoWebhook(customer, fakeMid(), 'Replying from my phone'))).status).toBe(200);
     expect(await eventually(() => genesysTexts(customer).length === 2)).toBe(true);
-    expect(genesysTexts(customer)[1]).toBe('📱 Sent from the Instagram app by the brand: Replying from my phone');
+    expect(genesysTexts(customer)[1]).toBe('[Not from the customer] The brand replied from the Instagram app: Replying from my phone');
   });
 
   it("names the agent's message a customer reacted to", async () => {

@@ -243,9 +243,9 @@ describe('TikTok webhooks', () => {
     expect(await eventually(() => genesys.messages.some((m) => JSON.stringify(m.body).includes(videoId!)))).toBe(true);
   });
 
-  it('rejects a replayed delivery older than the tolerance with 401, and drops a duplicate delivery', async () => {
+  it('rejects a replayed delivery older than the tolerance (the 72-hour retry horizon) with 401, and drops a duplicate delivery', async () => {
     const dm = dmContent();
-    const stale = await deliver('im_receive_msg', dm.content, { t: Math.floor(Date.now() / 1000) - 301 });
+    const stale = await deliver('im_receive_msg', dm.content, { t: Math.floor(Date.now() / 1000) - 72 * 3600 - 1 });
     expect(stale.status).toBe(401);
     expect(((await stale.json()) as { error: string }).error).toBe('DMB_ERR_SIGNATURE_STALE');
     const raw = JSON.stringify({ client_key: TT.appId, event: 'im_receive_msg', create_time: 1, user_openid: TT.businessId, content: JSON.stringify(dm.content) });

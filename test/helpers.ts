@@ -53,7 +53,7 @@ export function capturedLogger(level: string) {
 
 /** Genesys settings pointing login and API at a fake Genesys (src/sandbox/fake-genesys/) at `url`. */
 export function genesysTestConfig(url: string, clientId: string, clientSecret: string, overrides: Partial<GenesysConfig> = {}): GenesysConfig {
-  return { region: 'mypurecloud.com', loginBaseUrl: url, apiBaseUrl: url, clientId, clientSecret, timeoutMs: 2000, ...overrides };
+  return { region: 'mypurecloud.com', loginBaseUrl: url, apiBaseUrl: url, clientId, clientSecret, timeoutMs: 2000, inboundTextMaxChars: 4000, customAttributesMaxBytes: 1900, ...overrides };
 }
 
 export function rawTestConfig(o: TestConfigOptions) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyGraphError, graphUsagePause } from '../src/channels/instagram/errors.js';
+import { classifyGraphError, GraphConfigurationError, graphUsagePause } from '../src/channels/instagram/errors.js';
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../src/core/errors.js';
 
 const ACCOUNT = '17841400000000042';
@@ -168,5 +168,29 @@ describe('graphUsagePause', () => {
   it('ignores malformed headers', () => {
     const headers = new Headers({ 'x-business-use-case-usage': 'not json', 'x-app-usage': '[1,2]' });
     expect(graphUsagePause(headers, ACCOUNT, NOW)).toBeUndefined();
+  });
+});
+
+describe('classifyGraphError: what only an administrator can fix, and code 2', () => {
+  it.each([
+    ['API calls from the server require an appsecret_proof argument'],
+    ['Invalid appsecret_proof provided in the API argument'],
+  ])('"%s" is a configuration error whose sentence does not ask the agent to change the message', (message) => {
+    const error = classifyGraphError(400, { error: { message, type: 'GraphMethodException', code: 100, fbtrace_id: TRACE } }, ctx);
+    expect(error).toBeInstanceOf(GraphConfigurationError);
+    expect(error.reason).toBe('GeneralError');
+    expect(error.message).toMatch(/appSecretProof/);
+    expect(error.message).not.toMatch(/Change it/);
+    expect(error.message).toContain(ref(100));
+  });
+
+  it('keeps any other code 100 an invalid message', () => {
+    expect(classifyGraphError(400, graphBody(100), ctx)).not.toBeInstanceOf(GraphConfigurationError);
+  });
+
+  it('tells the agent that code 2 may mean the customer blocked the account', () => {
+    const error = classifyGraphError(400, graphBody(2), ctx);
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error.message).toMatch(/blocked the account/);
   });
 });

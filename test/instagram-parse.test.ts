@@ -87,11 +87,11 @@ describe('parseInstagramWebhook: messages', () => {
     expect(m.opensWindow).toBe(true);
   });
 
-  it('sends an image with its caption as one message, guessing image/jpeg for CDN links without extension', () => {
+  it('sends an image with its caption as one message, guessing image/jpeg for CDN links without extension, the CDN link only as a reference for the /media route', () => {
     const m = onlyMessage(parseFixture('image.json'));
     const url = fixture('image.json').entry[0].messaging[0].message.attachments[0].payload.url;
     expect(m).toMatchObject({ subtype: 'image', text: 'This one', opensWindow: true });
-    expect(m.attachment).toEqual({ mediaType: 'Image', url, mime: 'image/jpeg' });
+    expect(m.attachment).toEqual({ mediaType: 'Image', url: '', reference: { platform: 'instagram', kind: 'image', url }, mime: 'image/jpeg' });
   });
 
   it('takes the mime type and file name of a video from the URL path', () => {

@@ -348,8 +348,9 @@ describe('parseTikTokWebhook: comments and mentions', () => {
       dedupeKey: `tiktok:${BUSINESS}:comment:7600000000000000123:insert`,
       timestamp: 1772443000000,
       subtype: 'comment',
+      label: 'TikTok comment',
       messageId: 'comment:7600000000000000123',
-      text: '💬 commented on your TikTok video 7600000000000000456: “Does it come in blue?”\nThis comment cannot be answered by DM: reply on TikTok.',
+      text: '💬 commented on your TikTok video 7600000000000000456: “Does it come in blue?”\nThis comment cannot be answered by DM: TikTok lets a business message only people who have written to it. Reply on TikTok.',
       attributes: {
         'dmbridge.replyable': 'false',
         'dmbridge.tiktok.videoId': '7600000000000000456',
@@ -363,7 +364,7 @@ describe('parseTikTokWebhook: comments and mentions', () => {
     const envelope = fixture('comment.json');
     envelope.content = envelope.content.replace(/,"text":"[^"]*"/, '');
     expect(onlyMessage(parseTikTokWebhook(envelope)).text).toBe(
-      '💬 commented on your TikTok video 7600000000000000456 (TikTok does not send the text: read it on TikTok)\nThis comment cannot be answered by DM: reply on TikTok.',
+      '💬 commented on your TikTok video 7600000000000000456 (TikTok does not send the text: read it on TikTok)\nThis comment cannot be answered by DM: TikTok lets a business message only people who have written to it. Reply on TikTok.',
     );
   });
 
@@ -396,12 +397,13 @@ describe('parseTikTokWebhook: comments and mentions', () => {
       dedupeKey: `tiktok:${BUSINESS}:mention:7600000000000000789:0:CREATE`,
       timestamp: 1772443100000,
       subtype: 'mention',
+      label: 'TikTok mention',
       messageId: 'mention:7600000000000000789:0:CREATE',
       text:
-        '📣 mentioned the brand in a TikTok video: https://www.tiktok.com/@jane.doe/video/7600000000000000789\n' +
+        '📣 @jane.doe mentioned the brand in a TikTok video: https://www.tiktok.com/@jane.doe/video/7600000000000000789\n' +
         '“Unboxing my new mug from @acme_store ☕”\n' +
-        'This mention cannot be answered by DM: reply on TikTok.',
-      attributes: { 'dmbridge.replyable': 'false', 'dmbridge.tiktok.videoId': '7600000000000000789' },
+        'This mention cannot be answered by DM: TikTok lets a business message only people who have written to it. Reply on TikTok.',
+      attributes: { 'dmbridge.replyable': 'false', 'dmbridge.tiktok.username': 'jane.doe', 'dmbridge.tiktok.videoId': '7600000000000000789' },
       opensWindow: false,
     });
   });

@@ -5,7 +5,7 @@ import type { Connection } from '../core/connection.js';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export function configProblems(
-  config: { server: { publicUrl?: string | undefined }; connections: ReadonlyArray<Connection & Record<string, unknown>> },
+  config: { server: { publicUrl?: string | undefined }; dedupeRetentionDays: number; connections: ReadonlyArray<Connection & Record<string, unknown>> },
   channels: readonly ChannelModule[],
 ): string[] {
   const problems: string[] = [];
@@ -32,5 +32,20 @@ export function configProblems(
   for (const channel of channels) {
     problems.push(...(channel.configProblems?.(config.connections.filter((c) => c.channel === channel.name), config.server) ?? []));
   }
-  return problems;
+  return [...problems, ...dedupeRetentionProblems(config, channels)];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Dedupe keys must outlive every platform's redelivery horizon: a retry after they were purged would be forwarded twice. */
+function dedupeRetentionProblems(
+  config: { dedupeRetentionDays: number; connections: ReadonlyArray<Connection & Record<string, unknown>> },
+  channels: readonly ChannelModule[],
+): string[] {
+  return config.connections.flatMap((connection) => {
+    const horizonMs = channels.find((c) => c.name === connection.channel)?.redeliveryHorizonMs?.(connection);
+    if (horizonMs === undefined || horizonMs <= config.dedupeRetentionDays * DAY_MS) return [];
+    const days = Math.ceil(horizonMs / DAY_MS);
+    return [`dedupeRetentionDays: must be at least ${days} days: connection "${connection.id}" accepts deliveries signed up to ${Math.round(horizonMs / 3_600_000)} hours ago`];
+  });
 }

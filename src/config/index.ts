@@ -32,6 +32,8 @@ const queue = z
     backoffBaseMs: z.number().int().min(1).default(1000),
     backoffMaxMs: z.number().int().min(1).default(15 * 60_000),
     pollMs: z.number().int().min(10).default(500),
+    /** An agent reply not delivered this long after the bridge accepted it is given up with a Failed receipt. */
+    replyDeadlineMs: z.number().int().min(1000).max(24 * 60 * 60_000).default(5 * 60_000),
   })
   .prefault({});
 
@@ -65,7 +67,7 @@ export function configSchemaFor(channels: readonly ChannelModule[]) {
     server,
     store: storeUrl.default('sqlite:./data/dmbridge.db'),
     postgres: postgresOptionsSchema,
-    /** Dedupe keys are kept at least this long; platforms retry for up to 72 h, so 7 days leaves room. */
+    /** Dedupe keys are kept at least this long; platforms retry for up to 72 h, so 7 days leaves room (./checks.ts checks every connection). */
     dedupeRetentionDays: z.number().min(7, 'must be at least 7 days').default(7),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

@@ -11,7 +11,7 @@ import type { Connection } from './connection.js';
 import type { DoctorCheck } from './doctor.js';
 import type { ConversationState } from './conversation.js';
 import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
-import type { CustomerProfile, InboundMessage, MediaReference, ParseResult } from './events.js';
+import type { CustomerProfile, InboundEcho, InboundMessage, MediaReference, ParseResult } from './events.js';
 import type { Locks, Records } from './store.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -27,7 +27,13 @@ export interface ChannelLabels {
 }
 
 export type SignatureVerdict =
-  | { ok: true; /** Identifies the secret that signed; `signers` tells which connections it may speak for. */ signer: string }
+  | {
+      ok: true;
+      /** Identifies the secret that signed; `signers` tells which connections it may speak for. */
+      signer: string;
+      /** When the platform signed the delivery (epoch ms), where its signature covers a time: a redelivery keeps it. */
+      signedAt?: number;
+    }
   | { ok: false; reason: 'missing' | 'malformed' | 'mismatch' | 'stale'; /** For the refusal body. */ message: string };
 
 /** Checks one delivery's signature over the exact raw bytes; built once from the channel's connections. */
@@ -53,6 +59,11 @@ export interface ChannelWebhook<C extends Connection> {
   split?(body: unknown): unknown[];
   /** The answer once the delivery is stored (or deliberately ignored). */
   acknowledge(): Response;
+  /**
+   * The platform does not document its webhook's Content-Type: the body is accepted whatever the header says (it is
+   * parsed as JSON anyway), rather than refused with a 415 the platform would retry until it gives up.
+   */
+  anyContentType?: boolean;
   /** A subscription handshake on GET of the same path, if the platform has one. */
   handshake?(params: URLSearchParams, connections: readonly C[]): { ok: true; body: string } | { ok: false; message: string };
 }
@@ -82,8 +93,18 @@ export interface ChannelConnection {
   replier: ChannelReplier;
   /** The customer's name and picture, where the platform has a profile API. Throws on any failure. */
   profile?(customerId: string): Promise<CustomerProfile>;
-  /** Media that Genesys cannot fetch directly (it needs the platform's credentials). */
+  /** Media that Genesys cannot fetch directly (it needs the platform's credentials, or its links expire). */
   media?: MediaSource;
+  /**
+   * The MIME type the platform serves a media item with, asked before Genesys is given the link (the parser could
+   * only guess). Undefined when it cannot tell; never throws.
+   */
+  mediaMime?(reference: MediaReference): Promise<string | undefined>;
+  /**
+   * Periodic upkeep (the Node profile calls it hourly), such as renewing a token before it expires on an account
+   * too quiet to renew it on use. Errors are logged by the caller.
+   */
+  upkeep?(): Promise<void>;
 }
 
 export interface ChannelDeps {
@@ -114,6 +135,11 @@ export interface ChannelModule<C extends Connection = Connection> {
   readonly webhook: ChannelWebhook<C>;
   /** Builds the connection's clients. */
   connect(connection: C, deps: ChannelDeps): ChannelConnection;
+  /**
+   * Where the brand sent a message the bridge did not send (an echo), as the agent's note says it: `the Acme app`,
+   * `another app connected to the Acme account`. `labels.app` when absent.
+   */
+  echoOrigin?(echo: InboundEcho): string;
   /** What a message itself says about its sender (a username), for platforms without a profile API. */
   senderProfile?(message: InboundMessage): CustomerProfile | undefined;
   /** For the participant data Architect routes on. */
@@ -123,6 +149,11 @@ export interface ChannelModule<C extends Connection = Connection> {
    * message: they are then logged, never matched to an agent message.
    */
   readonly readsAreWatermarks: boolean;
+  /**
+   * How long after an event the platform may still deliver it, correctly signed (its retry horizon), in ms: the
+   * dedupe keys must be kept at least this long, or a late redelivery would be forwarded twice.
+   */
+  redeliveryHorizonMs?(connection: C): number;
   /** Secrets every instance shares, from which the default media-link key is derived (modules with media). */
   mediaKeyMaterial?(connection: C): readonly string[];
   /** The platform's answer to an API call → the error taxonomy; undefined when it is a success. Never throws. */

@@ -61,6 +61,16 @@ export interface InboundMessage extends InboundEventBase {
   opensWindow: boolean;
   /** Platform message id this one refers to (reply_to, reacted-to or unsent message), when any. */
   refersTo?: string;
+  /**
+   * A tap on a quick reply or a button the business sent: the payload it carried (the business's own), the words on
+   * it, and the platform message that carried it when the platform says.
+   */
+  button?: { payload: string; text: string; inMessage?: string };
+  /**
+   * What it is, for the agent and Architect (`dmbridge.source`), when it is not the channel's usual message: a
+   * an `Acme mention` is not an `Acme DM`. The channel's `labels.source` otherwise.
+   */
+  label?: string;
 }
 
 /** The customer saw one of our messages. Genesys has no Read receipt; recorded and counted only. */
@@ -83,9 +93,22 @@ export interface InboundEcho extends InboundEventBase {
    * such as dmbridge, `APP` for a human in the platform's own app).
    */
   source?: string;
+  /** What a message without text was (a reel, a card, an image), as the channel renders it for the agent. */
+  description?: string;
 }
 
-export type InboundEvent = InboundMessage | InboundRead | InboundEcho;
+/**
+ * A change to one of the customer's earlier messages (an edit) that names only that message, not who sent it: its
+ * customer is whoever sent `refersTo`, looked up in the bridge's record of the messages it delivered.
+ */
+export interface InboundMessageUpdate extends Omit<InboundMessage, 'kind' | 'customerId'> {
+  kind: 'update';
+  /** Not known: the point of this event. */
+  customerId?: never;
+  refersTo: string;
+}
+
+export type InboundEvent = InboundMessage | InboundRead | InboundEcho | InboundMessageUpdate;
 
 /** What the platform tells about a customer, shown in Genesys's `from` fields. */
 export interface CustomerProfile {

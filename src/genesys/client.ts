@@ -10,8 +10,9 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { httpCall, type HttpCall, type HttpResult } from '../net/http.js';
 import { GenesysTokenProvider } from './auth.js';
-import { classifyGenesysFetchError, classifyGenesysResponse } from './errors.js';
-import type { GenesysInboundMessage } from './translate.js';
+import { classifyGenesysFetchError, classifyGenesysResponse, GenesysBadRequest } from './errors.js';
+import { fitInboundMessage } from './fit.js';
+import type { GenesysInboundMessage, GenesysStructuredResponse } from './translate.js';
 
 export interface GenesysClientOptions {
   config: GenesysConfig;
@@ -24,7 +25,7 @@ export interface GenesysClientOptions {
   clock?: () => number;
 }
 
-type Endpoint = 'message' | 'receipt';
+type Endpoint = 'message' | 'receipt' | 'structured/response';
 
 /**
  * Genesys answers any 2xx on success (200 vs 202 is UNCONFIRMED, key fact 11) and the body may be empty,
@@ -62,13 +63,31 @@ export class GenesysClient {
    * (key fact 11). Echoes of the brand's own sends must never come here: Genesys would webhook them back
    * and the bridge would send them again (key fact 30).
    */
-  sendInboundMessage(
+  async sendInboundMessage(
     integrationId: string,
     body: GenesysInboundMessage,
     opts: { prefetchConversationId?: boolean } = {},
   ): Promise<GenesysResult<Models.OpenMessageNormalizedMessage>> {
     const query = opts.prefetchConversationId ? '?prefetchConversationId=true' : '';
-    return this.post('message', integrationId, body, query);
+    try {
+      return await this.post('message', integrationId, body, query);
+    } catch (err) {
+      // Refused as sent: when that may be its size, once more made smaller, so the agent still sees the message.
+      const fitted = err instanceof GenesysBadRequest ? fitInboundMessage(body, this.config) : undefined;
+      if (!fitted) throw err;
+      this.logger.warn(
+        { operation: 'message', integrationId, textChars: body.text?.length, attributes: Object.keys(body.channel.metadata.customAttributes).length },
+        'genesys refused the message; sending it once more shortened',
+      );
+      return this.post('message', integrationId, fitted, query);
+    }
+  }
+
+  /**
+   * A tap on a quick reply or button a Genesys message offered (key fact 15): `…/inbound/open/structured/response`.
+   */
+  sendStructuredResponse(integrationId: string, body: GenesysStructuredResponse): Promise<GenesysResult<Models.OpenStructuredResponseNormalizedMessage>> {
+    return this.post('structured/response', integrationId, body);
   }
 
   /**
@@ -157,7 +176,7 @@ export class GenesysClient {
   }
 
   private count(operation: Endpoint, status: string): void {
-    this.metrics?.outboundRequests.inc({ target: 'genesys', operation, status });
+    this.metrics?.outboundRequests.inc({ target: 'genesys', operation: operation.replace('/', '_'), status });
   }
 }
 

@@ -26,6 +26,17 @@ export const genesysConfigSchema = z
     clientSecret: nonEmpty,
     /** Per-request timeout to Genesys. */
     timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+    /**
+     * When Genesys refuses an inbound message (400), it is sent once more with its text cut to this many characters
+     * and a note. Genesys publishes no inbound limit (UNCONFIRMED, genesys-open-messaging.md §2.1); 4000 is its agent
+     * text limit (key fact 25).
+     */
+    inboundTextMaxChars: z.number().int().min(100).max(100_000).default(4000),
+    /**
+     * … and its custom attributes trimmed to this many bytes of JSON, the bridge's own first. No published limit
+     * (UNCONFIRMED, §2.1); another middleware caps them at 1900 bytes.
+     */
+    customAttributesMaxBytes: z.number().int().min(256).max(100_000).default(1900),
   })
   .superRefine((g, ctx) => {
     // With both hosts given explicitly (a new region, a test), the region names nothing the bridge calls.

@@ -21,6 +21,9 @@ export function genesysPauseKey(clientId: string): string {
   return `genesys:${clientId}`;
 }
 
+/** Genesys refused the body itself (400): it may go once more made smaller (./fit.ts). */
+export class GenesysBadRequest extends PermanentError {}
+
 /** Reason code and operator hint for each permanent status; anything not listed is a GeneralError. */
 const PERMANENT: Record<number, { reason: GenesysReasonCode; hint?: string }> = {
   400: { reason: 'InvalidMessageStructure' },
@@ -63,7 +66,8 @@ export function classifyGenesysResponse(
   }
   if (status === 408 || status >= 500) return new RetryableError(what);
   const rule = PERMANENT[status] ?? { reason: 'GeneralError' };
-  return new PermanentError(rule.hint ? `${what}; ${rule.hint}` : what, { reason: rule.reason });
+  const Refusal = status === 400 ? GenesysBadRequest : PermanentError;
+  return new Refusal(rule.hint ? `${what}; ${rule.hint}` : what, { reason: rule.reason });
 }
 
 /** An HTTP call that threw (timeout, refused connection, reset): always worth retrying. */

@@ -29,32 +29,15 @@ export interface GenesysInboundMessage extends Models.OpenInboundNormalizedMessa
  * One inbound message. `from.idType` is `Opaque` because platform user ids are neither e-mail nor phone
  * (key fact 4); `time` is ISO-8601 UTC with milliseconds (§5); one attachment at most (key fact 6).
  */
-export function buildGenesysInboundMessage(
-  event: InboundMessage,
-  ctx: {
-    connectionId: string;
-    /** What the agent and Architect read as the source: the channel module's `labels.source`. */
-    source: string;
-    profile?: CustomerProfile;
-  },
-): GenesysInboundMessage {
-  const message: GenesysInboundMessage = {
-    channel: {
-      messageId: event.messageId,
-      from: buildFrom(event.customerId, ctx.profile),
-      time: new Date(event.timestamp).toISOString(),
-      metadata: {
-        customAttributes: {
-          ...event.attributes,
-          'dmbridge.channel': event.channel,
-          'dmbridge.source': ctx.source,
-          'dmbridge.account': event.accountId,
-          'dmbridge.connection': ctx.connectionId,
-          'dmbridge.subtype': event.subtype,
-        },
-      },
-    },
-  };
+export interface TranslationContext {
+  connectionId: string;
+  /** What the agent and Architect read as the source: the channel module's `labels.source`. */
+  source: string;
+  profile?: CustomerProfile;
+}
+
+export function buildGenesysInboundMessage(event: InboundMessage, ctx: TranslationContext): GenesysInboundMessage {
+  const message: GenesysInboundMessage = { channel: buildChannel(event, ctx) };
   if (event.text) message.text = event.text;
   if (event.attachment) {
     const { mediaType, url, mime, filename } = event.attachment;
@@ -63,9 +46,49 @@ export function buildGenesysInboundMessage(
   // Genesys answers 400 when a message has neither `text` nor `content` (key fact 5,
   // https://community.genesys.com/discussion/send-an-inbound-structured-open-response-message).
   if (!message.text && !message.content) {
-    message.text = `[${ctx.source}: ${event.subtype} without text or media]`;
+    message.text = `[${event.label ?? ctx.source}: ${event.subtype} without text or media]`;
   }
   return message;
+}
+
+/** `OpenInboundStructuredResponseMessage` with `channel.metadata.customAttributes`; assignable to the SDK model. */
+export interface GenesysStructuredResponse extends Models.OpenInboundStructuredResponseMessage {
+  channel: GenesysInboundChannel;
+}
+
+/**
+ * A tap on a quick reply or card button that a Genesys bot or agent sent: the button (`QuickReply` or `Button`, its
+ * text and payload) and the id of the Genesys message that offered it, so a bot flow receives the button rather
+ * than text (genesys-open-messaging.md key fact 15, §2.4).
+ */
+export function buildGenesysStructuredResponse(
+  event: InboundMessage & { button: NonNullable<InboundMessage['button']> },
+  answers: { originatingMessageId: string; type: 'QuickReply' | 'Button'; payload: string },
+  ctx: TranslationContext,
+): GenesysStructuredResponse {
+  return {
+    channel: buildChannel(event, ctx),
+    buttonResponse: { type: answers.type, text: event.button.text, payload: answers.payload },
+    originatingMessageId: answers.originatingMessageId,
+  };
+}
+
+function buildChannel(event: InboundMessage, ctx: TranslationContext): GenesysInboundChannel {
+  return {
+    messageId: event.messageId,
+    from: buildFrom(event.customerId, ctx.profile),
+    time: new Date(event.timestamp).toISOString(),
+    metadata: {
+      customAttributes: {
+        ...event.attributes,
+        'dmbridge.channel': event.channel,
+        'dmbridge.source': event.label ?? ctx.source,
+        'dmbridge.account': event.accountId,
+        'dmbridge.connection': ctx.connectionId,
+        'dmbridge.subtype': event.subtype,
+      },
+    },
+  };
 }
 
 function buildFrom(customerId: string, profile: CustomerProfile | undefined): Models.OpenMessagingFromRecipient {

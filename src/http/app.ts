@@ -2,7 +2,7 @@
  * The HTTP surface: routes only, each a few lines calling the intake services; one webhook route per channel
  * intake (from the registry). Runs unchanged on @hono/node-server and on AWS Lambda.
  */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Handler, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ChannelIntake } from '../intake/channel-intake.js';
 import type { GenesysIntake } from '../intake/genesys-intake.js';
@@ -50,7 +50,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
     const { path } = intake.channel.webhook;
     const { handshake } = intake;
     if (handshake) app.get(path, (c) => handshake(new URL(c.req.url)));
-    app.post(path, jsonOnly, sizeLimit, (c) => intake.receive(c.req.raw));
+    const receive: Handler = (c) => intake.receive(c.req.raw);
+    if (intake.channel.webhook.anyContentType) app.post(path, sizeLimit, receive);
+    else app.post(path, jsonOnly, sizeLimit, receive);
   }
   app.get('/media/:token', (c) => deps.media.serve(c.req.param('token')));
   app.post('/webhooks/genesys/:connectionId', jsonOnly, sizeLimit, (c) => deps.genesys.receive(c.req.param('connectionId'), c.req.raw));

@@ -3,14 +3,17 @@
  * each event routed to the connection of its account, and only if that connection's secrets include the one that
  * signed (an app may not speak for another app's account).
  */
-import type { ChannelModule } from '../core/channel.js';
+import type { ChannelModule, SignatureVerdict } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import type { Connection } from '../core/connection.js';
+import { saneEventTime } from '../core/event-time.js';
 import type { InboundEvent } from '../core/events.js';
 import { inboundBatch } from './inbound-batch.js';
 import { inSlices } from './yielding.js';
 import { refuse } from './refuse.js';
 import { ACCEPT_CHUNK, receiveWebhook, type IntakeDeps, type WebhookSpec } from './webhook.js';
+
+const LATE_AFTER_MS = 5 * 60_000;
 
 export interface ChannelIntake {
   readonly channel: ChannelModule;
@@ -41,10 +44,32 @@ export function createChannelIntake(channel: ChannelModule, connections: readonl
     return connection;
   }
 
+  /** A first delivery arrives within seconds; one signed this long ago is a retry after an outage (ours or theirs). */
+  function noteLateDelivery(verdict: SignatureVerdict, now: number): void {
+    if (!verdict.ok || verdict.signedAt === undefined || now - verdict.signedAt <= LATE_AFTER_MS) return;
+    metrics.lateDeliveries.inc({ route });
+    logger.warn({ channel: route, ageSec: Math.round((now - verdict.signedAt) / 1000) }, 'late webhook delivery accepted (a platform retry)');
+  }
+
+  /** One implausible time must not poison the conversation's reply window (src/core/event-time.ts). */
+  function withSaneTime(event: InboundEvent, receivedAt: number, connectionId: string): InboundEvent {
+    const { timestamp, clamped } = saneEventTime(event.timestamp, receivedAt);
+    if (!clamped) return event;
+    metrics.eventTimesClamped.inc({ channel: route });
+    logger.warn({ channel: route, connectionId, kind: event.kind, timestamp: event.timestamp }, 'event time outside the sane range; the arrival time is used');
+    return { ...event, timestamp };
+  }
+
   const spec: WebhookSpec = {
     route,
-    verify: (raw, headers) => verifier(raw, headers, clock()),
+    verify(raw, headers) {
+      const now = clock();
+      const verdict = verifier(raw, headers, now);
+      noteLateDelivery(verdict, now);
+      return verdict;
+    },
     async *batches(body, signer) {
+      const receivedAt = clock();
       let routed: Array<{ connectionId: string; event: InboundEvent }> = [];
       for await (const part of inSlices(channel.webhook.split?.(body) ?? [body])) {
         const { events, skipped } = channel.webhook.parse(part, connections);
@@ -54,7 +79,7 @@ export function createChannelIntake(channel: ChannelModule, connections: readonl
         }
         for (const event of events) {
           const connection = connectionOf(event, signer);
-          if (connection) routed.push({ connectionId: connection.id, event });
+          if (connection) routed.push({ connectionId: connection.id, event: withSaneTime(event, receivedAt, connection.id) });
         }
         if (routed.length >= ACCEPT_CHUNK) {
           yield inboundBatch(routed);

@@ -23,6 +23,13 @@ import { defineJobKind, type PayloadOf } from './kinds.js';
 import { PLATFORM_MESSAGE, linkTtlMs, type PlatformMessageLink } from './links.js';
 import { inboundEchoSchema } from './payloads.js';
 
+/**
+ * The note arrives in Genesys as the customer's message would (Open Messaging has no other way in), so it must be
+ * unmistakable: a marker first in the text, and an attribute Architect tests to skip routing (docs/genesys-setup.md).
+ */
+export const BRAND_MARKER = '[Not from the customer]';
+const BRAND_ATTRIBUTES = { 'dmbridge.note': 'app_reply', 'dmbridge.fromBrand': 'true' };
+
 export const echoJobKind = defineJobKind('platform.echo', 1, z.object({ connectionId: z.string(), event: inboundEchoSchema }));
 export type EchoPayload = PayloadOf<typeof echoJobKind>;
 
@@ -58,9 +65,11 @@ export function createEchoHandler(deps: {
         return;
       }
       const { channel, connection } = linked;
-      const text = `📱 Sent from ${channel.labels.app} by the brand: ${event.text?.trim() || '[no text: media or a sticker]'}`;
+      const origin = channel.echoOrigin?.(event) ?? channel.labels.app;
+      const what = [event.text?.trim(), event.description].filter((part) => part !== undefined && part !== '').join('\n') || '[no text: media or a sticker]';
+      const text = `${BRAND_MARKER} The brand replied from ${origin}: ${what}`;
       const note = buildGenesysInboundMessage(
-        { ...event, kind: 'message', subtype: 'app_reply', text, attributes: { 'dmbridge.note': 'app_reply' }, opensWindow: false },
+        { ...event, kind: 'message', subtype: 'app_reply', text, attributes: BRAND_ATTRIBUTES, opensWindow: false },
         { connectionId, source: channel.labels.source },
       );
       await deps.genesys.sendInboundMessage(connection.genesys.integrationId, note);

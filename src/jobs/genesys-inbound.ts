@@ -3,19 +3,21 @@
  * besides the message: the customer's profile, the reply window, and which agent message a reaction is about.
  */
 import { z } from 'zod';
-import type { ConnectionDirectory } from '../core/channel.js';
+import type { ConnectionDirectory, LinkedConnection } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import { conversationKey } from '../core/conversation.js';
 import { PermanentError } from '../core/errors.js';
-import type { InboundMessage, MediaReference } from '../core/events.js';
+import { saneEventTime, withoutFutureWindow } from '../core/event-time.js';
+import type { InboundAttachment, InboundMessage, MediaReference } from '../core/events.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, Records } from '../core/store.js';
 import type { GenesysClient } from '../genesys/client.js';
 import type { Logger } from '../logger.js';
-import { buildGenesysInboundMessage } from '../genesys/translate.js';
+import { buildGenesysInboundMessage, buildGenesysStructuredResponse } from '../genesys/translate.js';
 import { replyWindowAttributes } from '../genesys/window-attributes.js';
 import { defineJobKind, type PayloadOf } from './kinds.js';
-import { PLATFORM_MESSAGE, type PlatformMessageLink } from './links.js';
+import { CUSTOMER_MESSAGE, PLATFORM_MESSAGE, linkTtlMs, type CustomerOfMessage, type PlatformMessageLink } from './links.js';
+import { offerAnswered } from './offers.js';
 import { inboundMessageSchema } from './payloads.js';
 import type { ProfileLookup } from './profiles.js';
 
@@ -40,32 +42,55 @@ export function createGenesysInboundHandler(deps: {
   pauseKey: string;
   logger: Logger;
 }): JobHandler<GenesysInboundPayload> {
+  /** The bridge's /media link for platform media, typed as the platform serves it (the parser could only guess). */
+  async function bridgedAttachment(connectionId: string, attachment: InboundAttachment, linked: LinkedConnection): Promise<InboundAttachment> {
+    const reference = attachment.reference!;
+    const mime = await linked.clients.mediaMime?.(reference);
+    return { ...attachment, url: deps.mediaUrl(connectionId, reference), ...(mime ? { mime } : {}) };
+  }
+
   return {
     pauseKeys: () => [deps.pauseKey],
-    async run({ connectionId, event }) {
+    async run({ connectionId, event: stored }, job) {
       const linked = deps.connections.get(connectionId);
       if (!linked) throw new PermanentError(`connection "${connectionId}" is no longer configured; the message cannot be delivered`);
       const { connection, channel } = linked;
-      const [profile, conversation, referred] = await Promise.all([
+      // Jobs stored before event times were checked at intake may carry any time (src/core/event-time.ts).
+      const event = { ...stored, timestamp: saneEventTime(stored.timestamp, job.createdAt).timestamp };
+      const [profile, stateNow, referred] = await Promise.all([
         deps.profiles(connectionId, event.customerId),
         deps.store.getConversation(conversationKey(connectionId, event.customerId)),
         event.refersTo ? deps.store.getRecord<PlatformMessageLink>(PLATFORM_MESSAGE, `${connectionId}:${event.refersTo}`) : undefined,
       ]);
+      // What a later event naming only this message (an edit) is attributed with (./message-update.ts).
+      if (event.opensWindow) {
+        await deps.store.putRecord(CUSTOMER_MESSAGE, `${connectionId}:${event.messageId}`, { customerId: event.customerId } satisfies CustomerOfMessage, deps.clock() + linkTtlMs);
+      }
+      const { conversation } = withoutFutureWindow(stateNow, deps.clock());
       const lastInboundAt = conversation.lastInboundAt ?? (event.opensWindow ? event.timestamp : undefined);
       const window = replyWindowAttributes(channel.replyWindow({ ...conversation, ...(lastInboundAt !== undefined ? { lastInboundAt } : {}) }, connection), deps.clock());
       const enriched: InboundMessage = {
         ...event,
-        ...(event.attachment?.reference ? { attachment: { ...event.attachment, url: deps.mediaUrl(connectionId, event.attachment.reference) } } : {}),
+        ...(event.attachment?.reference ? { attachment: await bridgedAttachment(connectionId, event.attachment, linked) } : {}),
         ...(referred?.snippet ? { text: `${event.text ?? ''} “${referred.snippet}”`.trim() } : {}),
         attributes: { ...event.attributes, ...window },
       };
       const who = profile ?? channel.senderProfile?.(event);
-      const body = buildGenesysInboundMessage(enriched, { connectionId, source: channel.labels.source, ...(who ? { profile: who } : {}) });
-      const accepted = await deps.client.sendInboundMessage(connection.genesys.integrationId, body);
-      deps.logger.info(
-        { connectionId, channel: event.channel, messageId: event.messageId, subtype: event.subtype, genesysMessageId: accepted.id, outcome: 'Delivered' },
-        'customer message delivered to Genesys',
-      );
+      const ctx = { connectionId, source: channel.labels.source, ...(who ? { profile: who } : {}) };
+      const delivered = (genesysMessageId: string | undefined) =>
+        deps.logger.info(
+          { connectionId, channel: event.channel, messageId: event.messageId, subtype: event.subtype, genesysMessageId, outcome: 'Delivered' },
+          'customer message delivered to Genesys',
+        );
+      // A tap on a button Genesys offered goes back as the button, so that a bot flow receives it (./offers.ts).
+      const { button } = enriched;
+      const answered = button ? await offerAnswered(deps.store, connectionId, { ...enriched, button }) : undefined;
+      if (button && answered) {
+        const accepted = await deps.client.sendStructuredResponse(connection.genesys.integrationId, buildGenesysStructuredResponse({ ...enriched, button }, answered, ctx));
+        return delivered(accepted.id);
+      }
+      const accepted = await deps.client.sendInboundMessage(connection.genesys.integrationId, buildGenesysInboundMessage(enriched, ctx));
+      delivered(accepted.id);
     },
   };
 }

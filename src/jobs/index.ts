@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { echoJobKind, createEchoHandler } from './echo.js';
 import { createGenesysInboundHandler, genesysInboundJob } from './genesys-inbound.js';
+import { createMessageUpdateHandler, messageUpdateJobKind } from './message-update.js';
 import { createProfileLookup } from './profiles.js';
 import { createReadHandler, readJobKind } from './read.js';
 import { createReceiptHandler, receiptJobKind } from './receipt.js';
@@ -27,6 +28,8 @@ export interface JobDeps {
   metrics: Metrics;
   /** Called after a job enqueued follow-up jobs (receipts), to wake the worker. */
   onEnqueued: () => void;
+  /** How long an agent reply may stay undelivered before its Failed receipt (`queue.replyDeadlineMs`). */
+  replyDeadlineMs: number;
 }
 
 export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
@@ -37,10 +40,11 @@ export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
   const profiles = createProfileLookup({ store, clock, logger, fetchers });
   const routes = [
     jobRoute(genesysInboundJob, createGenesysInboundHandler({ connections, client: genesys, store, clock, profiles, mediaUrl: deps.mediaUrl, pauseKey, logger })),
-    jobRoute(replyJobKind, createReplyHandler({ store, connections, clock, logger, metrics, onEnqueued: deps.onEnqueued })),
+    jobRoute(replyJobKind, createReplyHandler({ store, connections, clock, logger, metrics, onEnqueued: deps.onEnqueued, deadlineMs: deps.replyDeadlineMs })),
     jobRoute(receiptJobKind, createReceiptHandler({ connections, client: genesys, pauseKey })),
     jobRoute(echoJobKind, createEchoHandler({ store, connections, genesys, clock, logger, metrics, genesysPauseKey: pauseKey })),
     jobRoute(readJobKind, createReadHandler({ store, connections, logger, metrics })),
+    jobRoute(messageUpdateJobKind, createMessageUpdateHandler({ store, logger, metrics, onEnqueued: deps.onEnqueued })),
   ];
   return new Map(routes.map((route) => [route.kind.kind, route]));
 }

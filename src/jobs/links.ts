@@ -7,6 +7,16 @@
 /** Record namespace; key `{connectionId}:{platform message id}`. */
 export const PLATFORM_MESSAGE = 'platform-message';
 
+/**
+ * Record namespace of the customer who sent a message, key `{connectionId}:{platform message id}`: what a platform
+ * event naming only a message (an edit without a sender) is attributed with.
+ */
+export const CUSTOMER_MESSAGE = 'customer-message';
+
+export interface CustomerOfMessage {
+  customerId: string;
+}
+
 /** Long enough for a 7-day human-agent reply window and a reaction days later; short enough to stay small. */
 export const linkTtlMs = 30 * 24 * 60 * 60 * 1000;
 

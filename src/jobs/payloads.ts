@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { OutboundCommand } from '../core/commands.js';
 import type { GenesysReasonCode } from '../core/errors.js';
-import type { InboundEcho, InboundMessage, InboundRead } from '../core/events.js';
+import type { InboundEcho, InboundMessage, InboundMessageUpdate, InboundRead } from '../core/events.js';
 
 const text = z.string();
 const mediaType = z.enum(['Image', 'Video', 'Audio', 'File', 'Link']);
@@ -37,6 +37,8 @@ export const inboundMessageSchema: z.ZodType<InboundMessage> = z.looseObject({
   attributes: z.record(text, text),
   opensWindow: z.boolean(),
   refersTo: text.optional(),
+  button: z.looseObject({ payload: text, text, inMessage: text.optional() }).optional(),
+  label: text.optional(),
 });
 
 export const inboundEchoSchema: z.ZodType<InboundEcho> = z.looseObject({
@@ -45,9 +47,24 @@ export const inboundEchoSchema: z.ZodType<InboundEcho> = z.looseObject({
   messageId: text,
   text: text.optional(),
   source: text.optional(),
+  description: text.optional(),
 });
 
 export const inboundReadSchema: z.ZodType<InboundRead> = z.looseObject({ ...eventBase, kind: z.literal('read'), messageId: text });
+
+const { customerId: _noCustomer, ...updateBase } = eventBase;
+
+export const inboundUpdateSchema: z.ZodType<InboundMessageUpdate> = z.looseObject({
+  ...updateBase,
+  kind: z.literal('update'),
+  subtype: text,
+  messageId: text,
+  text: text.optional(),
+  attributes: z.record(text, text),
+  opensWindow: z.boolean(),
+  refersTo: text,
+  label: text.optional(),
+});
 
 const option = z.looseObject({ text, payload: text.optional(), url: text.optional() });
 

@@ -15,12 +15,13 @@
  * - One info line per reply with its ids and outcome, never its text.
  */
 import { z } from 'zod';
-import type { ChannelReplier, ConnectionDirectory, ReplyVerdict } from '../core/channel.js';
+import type { ChannelReplier, ConnectionDirectory, LinkedConnection, ReplyVerdict } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.js';
 import { conversationKey, replyQueueKey } from '../core/conversation.js';
 import type { ConversationState } from '../core/conversation.js';
 import { PermanentError, PlatformRefusal, RetryableError, type GenesysReasonCode } from '../core/errors.js';
+import { withoutFutureWindow } from '../core/event-time.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, JobSink, NewJob, Pauses, Records } from '../core/store.js';
 import type { Logger } from '../logger.js';
@@ -28,7 +29,9 @@ import type { Metrics } from '../metrics.js';
 import { defineJobKind, type PayloadOf } from './kinds.js';
 import { PLATFORM_MESSAGE, linkTtlMs, type PlatformMessageLink } from './links.js';
 import { outboundCommandSchema } from './payloads.js';
+import { rememberOffer } from './offers.js';
 import { receiptJob } from './receipt.js';
+import { replyDeadline } from './reply-deadline.js';
 
 /** Delivery progress of one Genesys message, kept between attempts. */
 interface ReplyProgress {
@@ -58,13 +61,15 @@ export function createReplyHandler(deps: {
   metrics: Metrics;
   /** Called after receipt jobs were stored, to wake the worker. */
   onEnqueued: () => void;
+  /** How long after the bridge accepted it a reply may stay undelivered before it is given up (./reply-deadline.ts). */
+  deadlineMs: number;
 }): JobHandler<ReplyPayload> {
   const { store, clock, logger } = deps;
 
-  function replierOf(connectionId: string): ChannelReplier {
+  function linkedOf(connectionId: string): LinkedConnection {
     const linked = deps.connections.get(connectionId);
     if (!linked) throw new PermanentError(`The bridge no longer has a connection "${connectionId}"; the reply was not sent.`, { reason: 'InvalidDestination' });
-    return linked.clients.replier;
+    return linked;
   }
 
   /** The agent's Failed receipt, saying how far a reply of several parts got. */
@@ -89,10 +94,12 @@ export function createReplyHandler(deps: {
 
   async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier): Promise<void> {
     const progressKey = `${connectionId}:${command.genesysMessageId}`;
-    const [saved, conversation] = await Promise.all([
+    const [saved, stored] = await Promise.all([
       store.getRecord<ReplyProgress>(PROGRESS, progressKey),
       store.getConversation(conversationKey(connectionId, command.customerId)),
     ]);
+    const { conversation, dropped } = withoutFutureWindow(stored, clock());
+    if (dropped) logger.error({ connectionId, lastInboundAt: stored.lastInboundAt }, "the conversation's last customer message is dated in the future; the reply window is treated as unknown");
     let decision: Extract<ReplyVerdict, { send: true }>;
     if (saved) {
       // Already under way: finish with the decision taken before the first part, whatever the clock says now.
@@ -122,6 +129,7 @@ export function createReplyHandler(deps: {
       { connectionId, genesysMessageId: command.genesysMessageId, parts: requests.length, outcome: 'Delivered', ...(decision.tag ? { tag: decision.tag } : {}) },
       'agent reply delivered',
     );
+    await rememberOffer(store, connectionId, command, clock());
     await store.enqueue([
       receiptJob({ connectionId, genesysMessageId: command.genesysMessageId, customerId: command.customerId, status: 'Delivered', time: clock() }),
     ]);
@@ -129,12 +137,14 @@ export function createReplyHandler(deps: {
   }
 
   return {
-    pauseKeys({ connectionId }) {
+    // A message waits out its account's pause itself, so that a pause past its deadline fails it at once.
+    pauseKeys({ connectionId, command }) {
       const linked = deps.connections.get(connectionId);
-      return linked ? [linked.clients.replier.pauseKey] : [];
+      return linked && command.kind === 'typing' ? [linked.clients.replier.pauseKey] : [];
     },
-    async run({ connectionId, command }) {
-      const replier = replierOf(connectionId);
+    async run({ connectionId, command }, job) {
+      const linked = linkedOf(connectionId);
+      const replier = linked.clients.replier;
       if (command.kind === 'typing') {
         // Best effort: a typing indicator that arrives late is worse than none, so it is never retried.
         const conversation = await store.getConversation(conversationKey(connectionId, command.customerId));
@@ -143,11 +153,13 @@ export function createReplyHandler(deps: {
         });
         return;
       }
+      const deadline = replyDeadline({ pauses: store, clock, deadlineMs: deps.deadlineMs, labels: linked.channel.labels }, job.createdAt);
       try {
+        await deadline.waitForAccount(replier.pauseKey);
         await deliver(connectionId, command, replier);
       } catch (err) {
         // The platform's rules said no (window closed, customer blocked): the receipt tells the agent, the job is done.
-        if (!(err instanceof PlatformRefusal)) throw err;
+        if (!(err instanceof PlatformRefusal)) throw await deadline.settle(err);
         await reportFailure(connectionId, command, err);
         logger.info({ connectionId, genesysMessageId: command.genesysMessageId, outcome: 'Failed', reason: err.reason }, 'agent reply refused by the platform rules');
       }

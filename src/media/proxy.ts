@@ -2,7 +2,8 @@
  * GET /media/{token}: streams a platform's media to whoever holds a valid token (Genesys fetching an
  * attachment), without keeping it: a platform may forbid storing its media, or serve it only to callers with
  * credentials Genesys does not have (design.md, Media). Each channel module that has such media provides its
- * source. Only the media a token names, only images and video, at most Genesys's 25 MB attachment cap.
+ * source. Only the media a token names, only images, video, audio and PDF (or untyped) files, at most Genesys's
+ * 25 MB attachment cap.
  */
 import type { MediaSource } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
@@ -16,7 +17,9 @@ import { signMediaToken, verifyMediaToken } from './token.js';
 const MAX_BYTES = 25 * 1024 * 1024;
 /** Platform download URLs live about a day; Genesys's fetch timing is unconfirmed, so the grant matches. */
 const GRANT_MS = 24 * 60 * 60 * 1000;
-const ALLOWED_TYPE = /^(image|video)\/[a-z0-9.+-]+$/i;
+/** What customers send: pictures, videos, voice notes and documents; never a type a browser would run (HTML, SVG). */
+const ALLOWED_TYPE = /^((image|video|audio)\/[a-z0-9.+-]+|application\/(pdf|octet-stream))$/i;
+const ACTIVE_TYPE = /^image\/svg/i;
 
 export class MediaProxy {
   constructor(
@@ -59,7 +62,7 @@ export class MediaProxy {
     const type = upstream.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
     const length = Number(upstream.headers.get('content-length') ?? NaN);
     if (!upstream.ok || !upstream.body) return this.unavailable(upstream, `the platform answered ${upstream.status}`);
-    if (!ALLOWED_TYPE.test(type)) return this.unavailable(upstream, `the platform sent ${type || 'no content type'}, not an image or video`);
+    if (!ALLOWED_TYPE.test(type) || ACTIVE_TYPE.test(type)) return this.unavailable(upstream, `the platform sent ${type || 'no content type'}, not an image, video, audio or document`);
     if (length > MAX_BYTES) return this.unavailable(upstream, `the media is larger than ${MAX_BYTES} bytes`);
     metrics.webhooks.inc({ route: 'media', outcome: 'served' });
     const headers = new Headers({ 'content-type': type, 'cache-control': 'private, max-age=3600' });

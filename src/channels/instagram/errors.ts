@@ -54,6 +54,21 @@ const PERMISSION = `The bridge's Instagram app lacks a permission to message for
 const NOT_OWNER = `Another app (such as the Instagram inbox) controls this conversation. Take it back in the Instagram app, then send again; ${NOT_SENT}`;
 const RATE_LIMITED = 'Instagram is limiting how many messages this account may send; the bridge waited and retried but could not deliver in time. Send the message again in a few minutes.';
 const UNAVAILABLE = 'Instagram had a temporary problem; the bridge retried but could not deliver in time. Send the message again in a few minutes.';
+/**
+ * Code 2 is Meta's "unexpected error, retry later", which Meta says it also answers "if a customer has blocked your
+ * business from messaging him or her" (https://developers.facebook.com/docs/messenger-platform/error-codes): no
+ * subcode tells the two apart, so it is retried only until the reply deadline and the agent is told both.
+ */
+const UNAVAILABLE_OR_BLOCKED =
+  "Instagram answered with its generic error (code 2), which it also gives when the customer has blocked the account; the bridge retried but could not deliver in time. Send the message again in a few minutes; if it fails again, the customer has probably blocked the account: contact them another way.";
+const APP_SECRET_PROOF =
+  "Meta refused the bridge's call because the app requires appsecret_proof (the app's \"Require App Secret\" setting) and the bridge sent none or a wrong one. An administrator must set the connection's appSecretProof to true, with the secret of the app that issued the token in appSecret; the message was not sent.";
+
+/**
+ * A refusal only an administrator can fix (the app's settings, the connection's configuration): logged at error
+ * level, and the agent's sentence says so instead of asking to change the message.
+ */
+export class GraphConfigurationError extends PermanentError {}
 
 /**
  * instagram-messaging.md §5, first match wins (specific subcodes before their code's catch-all). Sources:
@@ -64,7 +79,8 @@ const UNAVAILABLE = 'Instagram had a temporary problem; the bridge retried but c
 const RULES: Rule[] = [
   { code: 613, sub: [2018338], reason: 'MessageNotAllowed', say: `Instagram refused the HUMAN_AGENT tag on this reply (tag misuse). Wait until the customer writes again; ${NOT_SENT}` },
   { code: [4, 17, 32, 341, 613, 80002, 80006], retry: 'rate_limit', reason: 'RateLimited', say: RATE_LIMITED },
-  { code: [1, 2], retry: 'server', reason: 'ServerError', say: UNAVAILABLE },
+  { code: 1, retry: 'server', reason: 'ServerError', say: UNAVAILABLE },
+  { code: 2, retry: 'server', reason: 'ServerError', say: UNAVAILABLE_OR_BLOCKED },
   { code: '*', sub: [2018300], reason: 'MessageNotAllowed', say: NOT_OWNER },
   { code: 10, sub: [2534022, 2018278, 2018065], reason: 'MessageExpired', say: windowClosed },
   { code: 10, sub: [2018108], reason: 'MessageNotAllowed', say: `Instagram says the customer can't receive messages from this account right now. Try later or contact them another way; ${NOT_SENT}` },
@@ -102,6 +118,7 @@ export function classifyGraphError(status: number, body: unknown, ctx: GraphErro
   const error = graphErrorOf(body);
   const rule = error?.code !== undefined ? findRule(error.code, error.error_subcode) : undefined;
   const ref = supportReference(status, error);
+  if (isAppSecretProofRefusal(error)) return new GraphConfigurationError(`${APP_SECRET_PROOF} ${ref}`, { reason: 'GeneralError' });
   if (status === 429 || rule?.retry === 'rate_limit') {
     return new RetryableError(`${RATE_LIMITED} ${ref}`, {
       reason: 'RateLimited',
@@ -110,7 +127,8 @@ export function classifyGraphError(status: number, body: unknown, ctx: GraphErro
     });
   }
   if (rule?.retry === 'server' || error?.is_transient === true || status >= 500 || status === 408) {
-    return new RetryableError(`${UNAVAILABLE} ${ref}`, { reason: 'ServerError' });
+    const sentence = rule?.retry === 'server' ? say(rule.say, error ?? {}, ctx) : UNAVAILABLE;
+    return new RetryableError(`${sentence} ${ref}`, { reason: 'ServerError' });
   }
   if (rule) return new PermanentError(`${say(rule.say, error ?? {}, ctx)} ${ref}`, { reason: rule.reason });
   const what = error ? `Instagram refused the message ("${graphMessage(error)}")` : `Instagram answered HTTP ${status} without a Graph error`;
@@ -181,6 +199,16 @@ function rateLimitWaitMs(ctx: GraphErrorContext): number {
   const estimated = until !== undefined && until > ctx.now ? until - ctx.now : undefined;
   const retryAfter = Number(ctx.headers?.get('retry-after') ?? '');
   return Math.max(estimated ?? 0, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 0) || DEFAULT_RATE_LIMIT_PAUSE_MS;
+}
+
+/**
+ * "API calls from the server require an appsecret_proof argument" and "Invalid appsecret_proof provided in the API
+ * argument" are code 100 without a subcode of their own (https://developers.facebook.com/docs/graph-api/security),
+ * so, unlike every other row, they are told apart by the message: by the parameter's name, an identifier that Meta
+ * does not translate (the exact wording is UNCONFIRMED).
+ */
+function isAppSecretProofRefusal(error: GraphErrorBody | undefined): boolean {
+  return error?.code === 100 && /\bappsecret_proof\b/.test(error.message ?? '');
 }
 
 function findRule(code: number, subcode: number | undefined): Rule | undefined {

@@ -3,15 +3,18 @@
  * read (instagram-messaging.md §4, §7). Every failure is thrown as RetryableError or PermanentError (./errors.ts);
  * the caller decides what to do. Never logs the token or message text.
  */
-import type { InstagramConnection } from './config.js';
+import { graphBaseUrl, instagramLogin, type InstagramConnection } from './config.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpRequestInit, type HttpResponse, type HttpResult } from '../../net/http.js';
-import { classifyGraphError, classifyGraphFetchError, graphErrorOf, graphUsagePause } from './errors.js';
+import { appSecretProof, type TokenSource } from './auth.js';
+import { classifyGraphError, classifyGraphFetchError, graphErrorOf, graphUsagePause, GraphConfigurationError } from './errors.js';
 import type { GraphSendBody, TypingBody } from './send.js';
 
 export interface GraphClientOptions {
   connection: InstagramConnection;
+  /** Where the current token comes from (Instagram Login: renewed, ./auth.ts); the configured one when absent. */
+  tokens?: TokenSource;
   http?: HttpCall;
   /** Per Send API call. Keep it well under the queue's lease (queue.leaseMs). */
   timeoutMs?: number;
@@ -43,6 +46,7 @@ const DEFAULT_PROFILE_TIMEOUT_MS = 3_000;
 
 export class GraphClient {
   private readonly connection: InstagramConnection;
+  private readonly tokens: TokenSource | undefined;
   private readonly http: HttpCall;
   private readonly timeoutMs: number;
   private readonly profileTimeoutMs: number;
@@ -52,6 +56,7 @@ export class GraphClient {
 
   constructor(opts: GraphClientOptions) {
     this.connection = opts.connection;
+    this.tokens = opts.tokens;
     this.http = opts.http ?? httpCall;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.profileTimeoutMs = opts.profileTimeoutMs ?? DEFAULT_PROFILE_TIMEOUT_MS;
@@ -61,16 +66,19 @@ export class GraphClient {
   }
 
   /**
-   * `POST /{version}/{accountId}/messages` with `Authorization: Bearer` (Instagram Login,
-   * https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api)
-   * → `{recipient_id, message_id}`; sender actions answer `{recipient_id}` only (§4.2).
+   * `POST /{version}/{sender}/messages` with `Authorization: Bearer` → `{recipient_id, message_id}`; sender actions
+   * answer `{recipient_id}` only (§4.2). The sender is where Meta documents it for the connection's login: the
+   * Instagram account with Instagram Login
+   * (https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api), the
+   * Page (`/{pageId}`, or `/me` with the Page token) with Facebook Login
+   * (https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message; key facts 19, 20).
    * A timeout is retried like any network error, but Meta may have sent the message anyway.
    * `windowClosedAt` (epoch ms) lets a "window closed" refusal tell the agent when it closed.
    */
   async send(body: GraphSendBody | TypingBody, opts: { windowClosedAt?: number } = {}): Promise<GraphSendResult> {
     const { accountId } = this.connection;
-    const url = `${this.versionUrl()}/${encodeURIComponent(accountId)}/messages`;
-    const init: HttpRequestInit = { method: 'POST', headers: this.headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) };
+    const url = `${this.versionUrl()}/${encodeURIComponent(this.sender())}/messages`;
+    const init = (token: string): HttpRequestInit => ({ method: 'POST', headers: this.headers(token, { 'content-type': 'application/json' }), body: JSON.stringify(body) });
     const { response, bodyText } = await this.call('send', url, init, this.timeoutMs);
     if (!response.ok) throw this.failure('send', response, bodyText, opts.windowClosedAt);
     const messageId = stringField(parseJson(bodyText), 'message_id');
@@ -86,7 +94,7 @@ export class GraphClient {
    */
   async getProfile(igsid: string): Promise<GraphProfile> {
     const url = `${this.versionUrl()}/${encodeURIComponent(igsid)}?fields=name,username,profile_pic`;
-    const { response, bodyText } = await this.call('profile', url, { method: 'GET', headers: this.headers() }, this.profileTimeoutMs);
+    const { response, bodyText } = await this.call('profile', url, (token) => ({ method: 'GET', headers: this.headers(token) }), this.profileTimeoutMs);
     if (!response.ok) throw this.failure('profile', response, bodyText);
     const body = parseJson(bodyText);
     const profile: GraphProfile = {};
@@ -100,21 +108,33 @@ export class GraphClient {
   }
 
   private versionUrl(): string {
-    return `${this.connection.graphBaseUrl.replace(/\/+$/, '')}/${this.connection.graphApiVersion}`;
+    return `${graphBaseUrl(this.connection)}/${this.connection.graphApiVersion}`;
   }
 
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { authorization: `Bearer ${this.connection.accessToken}`, accept: 'application/json', ...extra };
+  private sender(): string {
+    if (instagramLogin(this.connection) === 'instagram') return this.connection.accountId;
+    return this.connection.pageId ?? 'me';
   }
 
-  private async call(
-    operation: Operation,
-    url: string,
-    init: HttpRequestInit,
-    timeoutMs: number,
-  ): Promise<HttpResult> {
+  private headers(token: string, extra: Record<string, string> = {}): Record<string, string> {
+    return { authorization: `Bearer ${token}`, accept: 'application/json', ...extra };
+  }
+
+  /**
+   * One call with the current token (and its `appsecret_proof` when the connection sends one). A token Meta refuses
+   * with 190 is handed back to the token source once: when it has a renewed one, the call is made again with it.
+   */
+  private async call(operation: Operation, url: string, init: (token: string) => HttpRequestInit, timeoutMs: number): Promise<HttpResult> {
+    const token = (await this.tokens?.getAccessToken()) ?? this.connection.accessToken;
+    const result = await this.callOnce(operation, url, init, token, timeoutMs);
+    if (result.response.ok || !this.tokens || graphErrorOf(result.bodyText)?.code !== 190) return result;
+    const renewed = await this.tokens.rejected(token);
+    return renewed === undefined ? result : this.callOnce(operation, url, init, renewed, timeoutMs);
+  }
+
+  private async callOnce(operation: Operation, url: string, init: (token: string) => HttpRequestInit, token: string, timeoutMs: number): Promise<HttpResult> {
     try {
-      const result = await this.http(url, init, timeoutMs);
+      const result = await this.http(this.withProof(url, token), init(token), timeoutMs);
       this.count(operation, String(result.response.status));
       return result;
     } catch (err) {
@@ -125,11 +145,21 @@ export class GraphClient {
     }
   }
 
+  /** `appsecret_proof` as a query parameter (https://developers.facebook.com/docs/graph-api/security#appsecret_proof). */
+  private withProof(url: string, token: string): string {
+    if (!this.connection.appSecretProof) return url;
+    const withProof = new URL(url);
+    withProof.searchParams.set('appsecret_proof', appSecretProof(this.connection.appSecret, token));
+    return withProof.href;
+  }
+
   private failure(operation: Operation, response: HttpResponse, bodyText: string, windowClosedAt?: number): Error {
     const { accountId } = this.connection;
     const error = classifyGraphError(response.status, bodyText, { accountId, now: this.clock(), headers: response.headers, windowClosedAt });
     const graph = graphErrorOf(bodyText);
-    this.logger.warn(
+    // Only an administrator can fix these: the operator must see them, not just the agent.
+    const log = error instanceof GraphConfigurationError ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
+    log(
       {
         operation,
         accountId,
@@ -140,7 +170,7 @@ export class GraphClient {
         outcome: error.name,
         reason: error.reason,
       },
-      'instagram.request_failed',
+      error instanceof GraphConfigurationError ? 'instagram.configuration_error' : 'instagram.request_failed',
     );
     return error;
   }

@@ -3,9 +3,11 @@
  * knows about Instagram, as one module. The platform's rules are in ./README.md.
  */
 import type { ChannelModule } from '../../core/channel.js';
-import { instagramConnectionSchema, type InstagramConnection } from './config.js';
+import { InstagramTokens } from './auth.js';
+import { instagramConfigProblems, instagramConnectionSchema, instagramLogin, type InstagramConnection } from './config.js';
 import { classifyGraphError } from './errors.js';
 import { GraphClient } from './graph-client.js';
+import { instagramMedia } from './media.js';
 import { parseInstagramWebhook, splitInstagramWebhook } from './parse.js';
 import { createInstagramReplier } from './reply.js';
 import { answerMetaHandshake, verifyMetaSignature } from './verify.js';
@@ -17,6 +19,7 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
   name: 'instagram',
   labels: { source: 'Instagram DM', platform: 'Instagram', app: 'the Instagram app' },
   configSchema: instagramConnectionSchema,
+  configProblems: (connections) => instagramConfigProblems(connections),
   accountId: (connection) => connection.accountId,
 
   webhook: {
@@ -53,11 +56,23 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     },
   },
 
-  connect(connection, { clock, metrics, logger }) {
-    const graph = new GraphClient({ connection, metrics, logger, clock });
-    return { replier: createInstagramReplier(connection, graph), profile: (customerId) => graph.getProfile(customerId) };
+  connect(connection, { store, clock, metrics, logger }) {
+    // Only Instagram Login tokens expire and are renewed; a Facebook Login Page token is used as configured.
+    const tokens = instagramLogin(connection) === 'instagram' ? new InstagramTokens({ connection, store, clock, metrics, logger }) : undefined;
+    const graph = new GraphClient({ connection, metrics, logger, clock, ...(tokens ? { tokens } : {}) });
+    const { media, mediaMime } = instagramMedia(connection);
+    return {
+      replier: createInstagramReplier(connection, graph),
+      profile: (customerId) => graph.getProfile(customerId),
+      media,
+      mediaMime,
+      ...(tokens ? { upkeep: () => tokens.upkeep() } : {}),
+    };
   },
 
+  // Meta retries a failed delivery "with decreasing frequency over the next 36 hours"
+  // (https://developers.facebook.com/docs/graph-api/webhooks/getting-started).
+  redeliveryHorizonMs: () => 36 * 60 * 60 * 1000,
   replyWindow(conversation, connection) {
     const window = instagramReplyWindow(conversation.lastInboundAt);
     return {
@@ -66,6 +81,8 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     };
   },
   readsAreWatermarks: false,
+  // The /media links of customers' media are signed with a key every instance derives from the same secrets.
+  mediaKeyMaterial: (connection) => [connection.appSecret],
   classifyError: (status, bodyText, { connection, now }) =>
     status >= 200 && status < 300 ? undefined : classifyGraphError(status, bodyText, { accountId: connection.accountId, now }),
   sandbox: () => import('./sandbox/index.js').then((m) => m.instagramSandbox),

@@ -54,6 +54,12 @@ export const messagingItemSchema = z.looseObject({
   timestamp: lenient(epochMs),
 });
 
+/** A `message_edit` item as Meta sends it: without sender and recipient. */
+export const unattributedEditSchema = z.looseObject({
+  timestamp: lenient(epochMs),
+  message_edit: z.unknown().refine((v) => v !== undefined, 'required'),
+});
+
 export const referralSchema = z.looseObject({
   ref: lenient(z.string()),
   source: lenient(z.string()),
@@ -73,6 +79,26 @@ export const attachmentSchema = z.looseObject({
       ig_post_media_id: lenient(graphId),
     }),
   ),
+});
+
+const sentTemplateElement = z
+  .looseObject({
+    title: lenient(z.string()),
+    url: lenient(z.string()),
+    default_action: lenient(z.looseObject({ url: lenient(z.string()) })),
+    buttons: lenient(z.array(z.looseObject({ url: lenient(z.string()) }).catch({}))),
+  })
+  .catch({});
+
+/**
+ * The payload of a card the brand sent, as its echo carries it: a `title` and `url`, or the generic template's
+ * `elements` (directly or under `generic`). Only read to tell the agent what the card was.
+ */
+export const sentTemplateSchema = z.looseObject({
+  title: lenient(z.string()),
+  url: lenient(z.string()),
+  elements: lenient(z.array(sentTemplateElement)),
+  generic: lenient(z.looseObject({ elements: lenient(z.array(sentTemplateElement)) })),
 });
 
 export const messageSchema = z.looseObject({

@@ -10,6 +10,7 @@ import { tiktokConnectionSchema, type TikTokConnection } from './config.js';
 import { classifyTikTokError, tiktokEnvelopeOf } from './errors.js';
 import { tiktokMediaSource } from './media.js';
 import { parseTikTokWebhook } from './parse.js';
+import { COMMENT_LABEL, MENTION_LABEL } from './parse-social.js';
 import { createTikTokReplier } from './reply.js';
 import { verifyTikTokSignature } from './verify.js';
 import { TIKTOK_REPLY_WINDOW } from './window.js';
@@ -54,7 +55,7 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
         let failure: keyof typeof SIGNATURE_MESSAGES = 'mismatch';
         for (const [secret, toleranceSec] of tolerance) {
           const verdict = verifyTikTokSignature(raw, header, secret, { now, toleranceSec });
-          if (verdict.ok) return { ok: true, signer: secret };
+          if (verdict.ok) return { ok: true, signer: secret, signedAt: verdict.timestamp * 1000 };
           failure = verdict.reason;
           if (failure === 'missing' || failure === 'malformed') break;
         }
@@ -64,7 +65,10 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
     signers: (connection) => [connection.appSecret],
     parse: (body) => withOperatorAlerts(parseTikTokWebhook(body)),
     acknowledge,
+    // TikTok documents no Content-Type for its webhooks; a 415 would be retried for 72 hours, then lost.
+    anyContentType: true,
   },
+  redeliveryHorizonMs: (connection) => connection.signatureToleranceSec * 1000,
 
   connect(connection, { store, clock, metrics, logger }) {
     const tokens = new TikTokTokens({
@@ -79,11 +83,16 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
     return { replier: createTikTokReplier(connection, client, clock), media: tiktokMediaSource(client) };
   },
 
-  // TikTok has no profile API for customers, but every message names the sender's username.
+  // TikTok has no profile API for customers, but most messages name the sender's username. Comments and mentions in
+  // comments do not: the agent reads what the person is rather than their raw open_id.
   senderProfile(message) {
     const username = message.attributes['dmbridge.tiktok.username'];
-    return username ? { username } : undefined;
+    if (username) return { username };
+    if (message.label === COMMENT_LABEL || message.label === MENTION_LABEL) return { username: `${message.label} author` };
+    return undefined;
   },
+  // `message_tag.source` API: sent by an API app of the business, not necessarily dmbridge (key fact 23).
+  echoOrigin: (echo) => (echo.source === 'API' ? 'another app connected to the TikTok account' : 'the TikTok app'),
   replyWindow: (conversation) =>
     conversation.lastInboundAt === undefined ? {} : { endsAt: conversation.lastInboundAt + TIKTOK_REPLY_WINDOW.standardMs },
   // TikTok reads are a watermark over the whole conversation (tiktok-messaging.md key fact 34).

@@ -5,16 +5,23 @@
  * (no batching seen). Protocol facts: docs/protocols/tiktok-messaging.md §4, §5 and §8.
  */
 import type { z } from 'zod';
-import type {
-  InboundAttachment,
-  InboundEcho,
-  InboundEvent,
-  InboundMessage,
-  InboundRead,
-  ParseResult,
-} from '../../core/events.js';
+import type { InboundEcho, InboundMessage, InboundRead, ParseResult } from '../../core/events.js';
 import { describeIssue } from '../zod-issue.js';
+import { describeSentContent, partOf } from './content.js';
 import { parseJsonLosslessly } from './json.js';
+import {
+  CHANNEL,
+  customerBase,
+  dedupeKey,
+  definedOnly,
+  httpUrl,
+  nonEmpty,
+  skip,
+  tryParseLosslessly,
+  withoutUndefined,
+  type EventContext,
+} from './parse-context.js';
+import { parseComment, parseMention } from './parse-social.js';
 import {
   commentContentSchema,
   dmContentSchema,
@@ -25,20 +32,14 @@ import {
   reactionSchema,
   referralContentSchema,
   authorizationRemovedSchema,
-  templateSchema,
   type TikTokDmContent,
   type TikTokWebhookEnvelope,
 } from './schema.js';
-
-const CHANNEL = 'tiktok';
 
 export type TikTokParseResult = ParseResult & {
   /** The envelope's `user_openid` (the receiving business account), also when nothing became an event. */
   businessId?: string;
 };
-
-/** Shown instead of content TikTok does not deliver to the API: the agent never gets an empty message. */
-const UNSHOWABLE_TEXT = '[the customer sent something TikTok cannot show here]';
 
 export const EU_MESSAGE_TEXT =
   'A TikTok user in the EEA, Switzerland or the UK sent a message. TikTok does not share its content with the API; answer them in the TikTok app.';
@@ -48,19 +49,6 @@ export const EU_MESSAGE_TEXT =
  * customer id, so the agent sees them in one conversation that cannot be answered from Genesys.
  */
 export const EU_ANONYMOUS_CUSTOMER = 'eu-anonymous';
-
-const NOT_BY_DM_MENTION = 'This mention cannot be answered by DM: reply on TikTok.';
-const NOT_BY_DM_COMMENT = 'This comment cannot be answered by DM: reply on TikTok.';
-
-/** What every content-carrying event needs from the envelope. */
-interface EventContext {
-  event: string;
-  businessId: string;
-  /** `create_time` × 1000, for contents without their own `timestamp`. */
-  envelopeMs: number | undefined;
-}
-
-type DedupeKind = 'message' | 'reaction' | 'echo' | 'read' | 'referral' | 'eu_message' | 'comment' | 'mention';
 
 export function parseTikTokWebhook(envelope: unknown): TikTokParseResult {
   const out: TikTokParseResult = { events: [], skipped: [] };
@@ -137,14 +125,6 @@ function contentOf(env: TikTokWebhookEnvelope, out: ParseResult): unknown {
 
 // ---- im_receive_msg -------------------------------------------------------------------------------------------
 
-/** One agent-visible message: text and/or one attachment, with what it is and whether it opens the window. */
-interface Part {
-  subtype: string;
-  text?: string;
-  attachment?: InboundAttachment;
-  attributes?: Record<string, string>;
-}
-
 function parseReceivedMessage(content: TikTokDmContent, ctx: EventContext, out: ParseResult): void {
   // Direction rule: inbound iff to_user.id is the business (key fact 24). The business's own sends come as
   // im_send_msg; an im_receive_msg the other way round would be forwarded as the customer's words.
@@ -173,83 +153,17 @@ function parseReceivedMessage(content: TikTokDmContent, ctx: EventContext, out: 
     // Anything the customer wrote themselves counts as their last message for the 48 h rule (key fact 12).
     opensWindow: true,
     refersTo: content.referenced_message_info?.referenced_message_id,
+    button: buttonOf(content, part.text),
   };
   out.events.push(withoutUndefined(message));
 }
 
-function partOf(content: TikTokDmContent): Part {
-  const type = content.type;
-  const body = nonEmpty(content.text?.body);
-  switch (type) {
-    case 'text':
-      if (body === undefined) return { subtype: 'empty', text: UNSHOWABLE_TEXT };
-      return { subtype: content.reply_source_payload ? 'button_reply' : 'text', text: body };
-    case 'image':
-    case 'video':
-      return mediaPartOf(type, content);
-    case 'share_post': {
-      const videoId = content.share_post?.video_id;
-      const url = httpUrl(content.share_post?.embed_url);
-      const text = url ? `🔗 shared a TikTok video: ${url}` : videoId ? `🔗 shared a TikTok video (id ${videoId})` : '🔗 shared a TikTok video';
-      return { subtype: type, text, attributes: definedOnly({ 'dmbridge.tiktok.videoId': videoId }) };
-    }
-    case 'sticker': {
-      // Sticker URLs expire after ~30 days (`x-expires`) and their format is unknown (webp/gif/png), so a link
-      // in the text rather than an attachment Genesys might refuse or lose the message over (§9).
-      const url = httpUrl(content.sticker?.url);
-      return { subtype: type, text: url ? `[sticker] ${url}` : '[sticker]' };
-    }
-    case 'emoji': {
-      const emoji = nonEmpty(content.emoji?.emoji) ?? nonEmpty(content.emoji?.text);
-      const url = httpUrl(content.emoji?.url);
-      return { subtype: type, text: emoji ?? (url ? `[emoji] ${url}` : '[emoji]') };
-    }
-    case 'template':
-      return { subtype: type, text: body ?? clickedButtonTitle(content) ?? '🔘 tapped a button' };
-    default:
-      return {
-        subtype: 'unsupported',
-        text: UNSHOWABLE_TEXT,
-        attributes: definedOnly({ 'dmbridge.tiktok.messageType': type?.slice(0, 40) }),
-      };
-  }
-}
-
-/**
- * Inbound image/video: TikTok serves the bytes only through media/download with the business token (key
- * fact 25), so the attachment carries a reference for the worker to turn into a bridge URL; `url` stays empty.
- */
-function mediaPartOf(type: 'image' | 'video', content: TikTokDmContent): Part {
-  const mediaId = content[type]?.media_id;
-  if (mediaId === undefined) return { subtype: type, text: UNSHOWABLE_TEXT };
-  const image = type === 'image';
-  return {
-    subtype: type,
-    attachment: {
-      mediaType: image ? 'Image' : 'Video',
-      url: '',
-      // Best guesses: TikTok does not say; the bridge's /media route sets the real type from the download.
-      mime: image ? 'image/jpeg' : 'video/mp4',
-      reference: {
-        platform: 'tiktok',
-        conversationId: content.conversation_id,
-        messageId: content.message_id,
-        mediaId,
-        mediaType: image ? 'IMAGE' : 'VIDEO',
-      },
-    },
-  };
-}
-
-/** The title of the card button whose id the click names, when the card came along. */
-function clickedButtonTitle(content: TikTokDmContent): string | undefined {
-  const id = content.reply_source_payload?.reply_source_unique_id;
-  const template = templateSchema.safeParse(content.template);
-  if (id === undefined || !template.success) return undefined;
-  for (const element of template.data.elements ?? []) {
-    for (const button of element.buttons ?? []) if (button.id === id && nonEmpty(button.text)) return button.text;
-  }
-  return undefined;
+/** A Q&A card tap: `reply_source_unique_id` is the button `id` the business set, `reply_source_msg_id` the card (§3). */
+function buttonOf(content: TikTokDmContent, text: string | undefined): InboundMessage['button'] {
+  const tap = content.reply_source_payload;
+  if (tap?.reply_source_unique_id === undefined) return undefined;
+  const payload = tap.reply_source_unique_id;
+  return { payload, text: text ?? payload, ...(tap.reply_source_msg_id ? { inMessage: tap.reply_source_msg_id } : {}) };
 }
 
 /**
@@ -322,6 +236,7 @@ function parseSentMessage(content: TikTokDmContent, ctx: EventContext, out: Pars
     messageId: content.message_id,
     text: content.type === 'text' ? nonEmpty(content.text?.body) : undefined,
     source: content.message_tag?.source,
+    description: describeSentContent(content),
   };
   out.events.push(withoutUndefined(echo));
 }
@@ -405,77 +320,6 @@ function parseEuMessage(env: TikTokWebhookEnvelope, out: ParseResult): void {
   });
 }
 
-// ---- comments and mentions (not DMs: key fact 36) --------------------------------------------------------------
-
-/**
- * `comment.update` on the business's videos. Only a new comment is shown (as a message that cannot be answered
- * by DM); deletes and visibility changes are skipped. Ids are big ints kept exact by the lossless parse.
- */
-function parseComment(content: z.output<typeof commentContentSchema>, ctx: EventContext, out: ParseResult): void {
-  if (content.unique_identifier === ctx.businessId) return skip(out, 'own_comment');
-  if (content.comment_action !== 'insert') return skip(out, 'comment_action', content.comment_action.slice(0, 40));
-  const timestamp = content.timestamp ?? ctx.envelopeMs;
-  if (timestamp === undefined) return skip(out, 'malformed', `${ctx.event}: no timestamp`);
-  const parent = content.parent_comment_id !== undefined && content.parent_comment_id !== '0' ? content.parent_comment_id : undefined;
-  const isReply = content.comment_type === 'reply' || parent !== undefined;
-  const label = isReply
-    ? `💬 replied to a comment on your TikTok video ${content.video_id}`
-    : `💬 commented on your TikTok video ${content.video_id}`;
-  const text = nonEmpty(content.text);
-  out.events.push({
-    ...customerBase(ctx, content.unique_identifier, dedupeKey(ctx, 'comment', `${content.comment_id}:${content.comment_action}`), timestamp),
-    subtype: 'comment',
-    messageId: `comment:${content.comment_id}`,
-    // Most sources say the text is not sent (§12): the agent then learns that there is a comment to look at.
-    text: `${text ? `${label}: “${text}”` : `${label} (TikTok does not send the text: read it on TikTok)`}\n${NOT_BY_DM_COMMENT}`,
-    attributes: definedOnly({
-      'dmbridge.replyable': 'false',
-      'dmbridge.tiktok.videoId': content.video_id,
-      'dmbridge.tiktok.commentId': content.comment_id,
-      'dmbridge.tiktok.parentCommentId': parent,
-    }),
-    opensWindow: false,
-  });
-}
-
-/**
- * `brand.mention.event`: someone mentioned the brand in a video caption or a comment (2–3 h late). The customer
- * is `unique_identifier`, the author of the mention; `open_id_of_mentioned_user` is the brand itself. A mention
- * cannot be answered by DM (key fact 36). Privacy changes of a mentioning video are skipped.
- */
-function parseMention(content: z.output<typeof mentionContentSchema>, ctx: EventContext, out: ParseResult): void {
-  const type = content.type_of_event ?? 'CREATE';
-  if (type !== 'CREATE' && type !== 'EDIT') return skip(out, 'mention_update', type.slice(0, 40));
-  if (content.unique_identifier === ctx.businessId) return skip(out, 'own_mention');
-  // Mentions carry no event time of their own (video_create_time is the video's).
-  const timestamp = ctx.envelopeMs;
-  if (timestamp === undefined) return skip(out, 'malformed', `${ctx.event}: no create_time`);
-  const commentId = content.comment_id !== undefined && content.comment_id !== '0' ? content.comment_id : undefined;
-  // TikTok's sample writes "VIDEO MENTION", the field definition VIDEO_MENTION: match loosely.
-  const inComment = commentId !== undefined || /COMMENT/i.test(content.mention_type ?? '');
-  const url = httpUrl(content.share_url);
-  const where = inComment ? 'in a comment on a TikTok video' : 'in a TikTok video';
-  const caption = inComment ? undefined : nonEmpty(content.video_caption);
-  const lines = [
-    url ? `📣 mentioned the brand ${where}: ${url}` : `📣 mentioned the brand ${where} (id ${content.video_id})`,
-    caption === undefined ? undefined : `“${caption}”`,
-    NOT_BY_DM_MENTION,
-  ];
-  const id = `${content.video_id}:${content.comment_id ?? '0'}:${type}`;
-  out.events.push({
-    ...customerBase(ctx, content.unique_identifier, dedupeKey(ctx, 'mention', id), timestamp),
-    subtype: inComment ? 'comment_mention' : 'mention',
-    messageId: `mention:${id}`,
-    text: lines.filter((l) => l !== undefined).join('\n'),
-    attributes: definedOnly({
-      'dmbridge.replyable': 'false',
-      'dmbridge.tiktok.videoId': content.video_id,
-      'dmbridge.tiktok.commentId': commentId,
-    }),
-    opensWindow: false,
-  });
-}
-
 function parseAuthorizationRemoved(env: TikTokWebhookEnvelope, out: ParseResult): void {
   const raw = typeof env.content === 'string' ? tryParseLosslessly(env.content) : env.content;
   const parsed = authorizationRemovedSchema.safeParse(raw);
@@ -484,55 +328,3 @@ function parseAuthorizationRemoved(env: TikTokWebhookEnvelope, out: ParseResult)
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------------------
-
-function customerBase(ctx: EventContext, customerId: string, key: string, timestamp: number) {
-  return {
-    channel: CHANNEL,
-    kind: 'message',
-    accountId: ctx.businessId,
-    customerId,
-    dedupeKey: key,
-    timestamp,
-  } as const;
-}
-
-/**
- * `tiktok:{business}:{kind}:{id}`. TikTok delivers at least once and retries for up to 72 h (key fact 21):
- * changing a format makes every stored key miss and forwards in-flight redeliveries twice.
- */
-function dedupeKey(ctx: EventContext, kind: DedupeKind, id: string): string {
-  return `tiktok:${ctx.businessId}:${kind}:${id}`;
-}
-
-function tryParseLosslessly(text: string): unknown {
-  try {
-    return parseJsonLosslessly(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function skip(out: ParseResult, reason: string, detail?: string): void {
-  out.skipped.push(detail === undefined ? { channel: CHANNEL, reason } : { channel: CHANNEL, reason, detail });
-}
-
-/** The URL when it is an absolute http(s) URL, as sent; anything else is not shown as a link. */
-function httpUrl(value: string | undefined): string | undefined {
-  if (value === undefined || !URL.canParse(value)) return undefined;
-  const { protocol } = new URL(value);
-  return protocol === 'https:' || protocol === 'http:' ? value : undefined;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-function definedOnly(record: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).filter((e): e is [string, string] => e[1] !== undefined));
-}
-
-/** Drops optional fields left undefined, so events compare and serialise cleanly (they are stored as JSON). */
-function withoutUndefined<T extends InboundEvent>(event: T): T {
-  for (const key of Object.keys(event) as Array<keyof T>) if (event[key] === undefined) delete event[key];
-  return event;
-}

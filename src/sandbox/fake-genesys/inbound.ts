@@ -7,7 +7,15 @@ import type { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import type { z } from 'zod';
 import { genesysError, readJson, refuseUnauthorized, type FakeContext } from './context.js';
-import { describeIssues, INBOUND_SCHEMAS, type inboundEvent, type InboundEndpoint, type inboundMessage, type inboundReceipt } from './schemas.js';
+import {
+  describeIssues,
+  INBOUND_SCHEMAS,
+  type inboundEvent,
+  type InboundEndpoint,
+  type inboundMessage,
+  type inboundReceipt,
+  type inboundStructuredResponse,
+} from './schemas.js';
 
 export interface Received {
   integrationId: string;
@@ -33,9 +41,20 @@ export interface InboundRequest {
 /** Where the inbound routes record what they accepted. */
 export interface InboundRecords {
   messages: Received[];
+  /** Taps on offered buttons (`…/structured/response`). */
+  structuredResponses: Received[];
   events: Received[];
   receipts: Received[];
   inboundRequests: InboundRequest[];
+}
+
+/**
+ * Sizes past which the fake refuses an inbound message with 400. Genesys publishes no inbound limits (§2.1,
+ * UNCONFIRMED): a test sets them to play a Genesys that has them.
+ */
+export interface FakeInboundLimits {
+  textChars?: number;
+  customAttributesBytes?: number;
 }
 
 export function registerInbound(
@@ -44,6 +63,7 @@ export function registerInbound(
   records: InboundRecords,
   isKnownIntegration: (id: string) => boolean,
   timedOut: WeakSet<Request>,
+  limits: FakeInboundLimits = {},
 ): void {
   const conversations = new Map<string, string>(); // integrationId:fromId → conversationId
   const conversationOf = (integrationId: string, customerId: string): string => {
@@ -54,14 +74,14 @@ export function registerInbound(
   };
 
   /** Records every inbound request with its answer, whichever way the handler below returns. */
-  app.use('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint', async (c, next) => {
+  app.use('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint{.+}', async (c, next) => {
     const at = Date.now();
     await next();
     const wasHeld = timedOut.has(c.req.raw);
     records.inboundRequests.push({ endpoint: c.req.param('endpoint'), at, answeredAt: Date.now(), status: c.res.status, timedOut: wasHeld });
   });
 
-  app.post('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint', async (c) => {
+  app.post('/api/v2/conversations/messages/:integrationId/inbound/open/:endpoint{.+}', async (c) => {
     const { integrationId, endpoint } = c.req.param();
     if (!Object.hasOwn(INBOUND_SCHEMAS, endpoint)) return genesysError(404, 'not.found', `Resource not found: ${c.req.path}`);
     const failure = await ctx.injected('inbound', c.req.raw);
@@ -82,6 +102,8 @@ export function registerInbound(
     const record = { integrationId, body: raw, id, at: Date.now() };
     if (endpoint === 'message') {
       const body = parsed.data as z.output<typeof inboundMessage>;
+      const tooLarge = sizeProblem(body, limits);
+      if (tooLarge) return genesysError(400, 'bad.request', tooLarge);
       const prefetch = c.req.query('prefetchConversationId') === 'true';
       records.messages.push(record);
       ctx.notify();
@@ -90,6 +112,11 @@ export function registerInbound(
     if (endpoint === 'event') {
       records.events.push(record);
       return c.json(eventResponse(id, integrationId, parsed.data as z.output<typeof inboundEvent>));
+    }
+    if (endpoint === 'structured/response') {
+      records.structuredResponses.push(record);
+      ctx.notify();
+      return c.json(structuredResponse(id, integrationId, parsed.data as z.output<typeof inboundStructuredResponse>));
     }
     const receipt = parsed.data as z.output<typeof inboundReceipt>;
     records.receipts.push({ ...record, id: receipt.id });
@@ -105,6 +132,16 @@ export function registerInbound(
     c.json(records.messages.map((m) => [(m.body as { channel?: { messageId?: string } }).channel?.messageId ?? '', m.at])),
   );
   app.get('/sandbox/count', (c) => c.json({ messages: records.messages.length }));
+}
+
+function sizeProblem(body: z.output<typeof inboundMessage>, limits: FakeInboundLimits): string | undefined {
+  if (limits.textChars !== undefined && (body.text?.length ?? 0) > limits.textChars) return `.text should NOT be longer than ${limits.textChars} characters`;
+  const attributes = body.channel.metadata?.customAttributes;
+  const bytes = attributes === undefined ? 0 : Buffer.byteLength(JSON.stringify(attributes), 'utf8');
+  if (limits.customAttributesBytes !== undefined && bytes > limits.customAttributesBytes) {
+    return `.channel.metadata.customAttributes should NOT be larger than ${limits.customAttributesBytes} bytes`;
+  }
+  return undefined;
 }
 
 // ---- success bodies (Appendix A response models) ----
@@ -127,6 +164,13 @@ function messageResponse(
   if (body.content) response.content = body.content.map((c) => ({ contentType: 'Attachment', attachment: c.attachment }));
   if (conversationId) response.conversationId = conversationId;
   return response;
+}
+
+/** `OpenStructuredResponseNormalizedMessage` (Appendix A, related models). */
+function structuredResponse(id: string, integrationId: string, body: z.output<typeof inboundStructuredResponse>): Models.OpenStructuredResponseNormalizedMessage {
+  const channel = responseChannel(integrationId, body.channel.from, body.channel.time);
+  if (body.channel.messageId) channel.messageId = body.channel.messageId;
+  return { id, channel, type: 'Structured', direction: 'Inbound', content: [{ contentType: 'ButtonResponse', buttonResponse: body.buttonResponse }] };
 }
 
 function eventResponse(id: string, integrationId: string, body: z.output<typeof inboundEvent>): Models.OpenEventNormalizedMessage {

@@ -1,7 +1,7 @@
 /**
  * A fake Genesys Cloud on 127.0.0.1 that speaks the real wire format (genesys-open-messaging.md):
  * client-credentials tokens, the per-integration Open Messaging inbound endpoints with strict validation of the
- * Appendix A models (./inbound.ts, ./schemas.ts), and the Platform API calls that administer Open Messaging
+ * Appendix A models, structured responses included (./inbound.ts, ./schemas.ts), and the Platform API calls that administer Open Messaging
  * integrations (./platform-api.ts), each refusing what Genesys refuses: 401 without a valid token, 403 when the
  * OAuth client's role lacks the permission, 400 for a body the model does not allow.
  * It also plays the agent: `outboundWebhookBody` + `deliverOutbound` (./outbound.ts) webhook a reply to the
@@ -12,7 +12,7 @@ import { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import { listenOnLoopback } from '../../net/loopback.js';
 import { ALL_PERMISSIONS, failureResponse, sleep, type FakeContext, type FakeEndpointGroup, type FakeFailure, type FakePermission } from './context.js';
-import { registerInbound, type InboundRequest, type Received } from './inbound.js';
+import { registerInbound, type FakeInboundLimits, type InboundRequest, type Received } from './inbound.js';
 import {
   FakeIntegrationStore,
   registerPlatformApi,
@@ -40,11 +40,15 @@ export interface FakeGenesysOptions {
   /** Lifetime of issued tokens; the real default is 24 h. */
   tokenTtlSec?: number;
   latencyMs?: number;
+  /** Sizes past which an inbound message is refused with 400 (none unless said: Genesys publishes none). */
+  inboundLimits?: FakeInboundLimits;
 }
 
 export interface FakeGenesys {
   url: string;
   messages: Received[];
+  /** Taps on offered buttons, as structured responses. */
+  structuredResponses: Received[];
   events: Received[];
   receipts: Received[];
   /** Successful token grants. */
@@ -93,6 +97,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   const fake: FakeGenesys = {
     url: '',
     messages: [],
+    structuredResponses: [],
     events: [],
     receipts: [],
     tokenRequests: 0,
@@ -184,7 +189,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
     return c.json({ access_token: token, token_type: 'bearer', expires_in: tokenTtlSec });
   });
 
-  registerInbound(app, ctx, fake, (id) => opts.integrationIds.includes(id) || integrations.has(id), timedOut);
+  registerInbound(app, ctx, fake, (id) => opts.integrationIds.includes(id) || integrations.has(id), timedOut, opts.inboundLimits);
   registerPlatformApi(app, ctx, integrations, fake.platformRequests);
 
   const { server, origin } = await listenOnLoopback(app, opts.port);

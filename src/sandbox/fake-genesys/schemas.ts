@@ -58,6 +58,23 @@ export const inboundMessage = z
   })
   .refine((m) => Boolean(m.text) || (m.content?.length ?? 0) > 0, { message: NO_TEXT_OR_CONTENT });
 
+/** A tap on an offered button (key fact 15, §2.4): the button and the id of the Genesys message that offered it. */
+export const inboundStructuredResponse = z.strictObject({
+  channel: z.strictObject({
+    from: fromRecipient,
+    time: isoTime,
+    messageId: z.string().optional(),
+    metadata: channelMetadata.optional(),
+  }),
+  buttonResponse: z.strictObject({
+    id: z.string().optional(),
+    type: z.enum(['Button', 'QuickReply', 'DatePicker']),
+    text: z.string(),
+    payload: z.string(),
+  }),
+  originatingMessageId: z.string().min(1),
+});
+
 export const inboundEvent = z.strictObject({
   channel: z.strictObject({ from: fromRecipient, time: isoTime }),
   events: z.array(z.strictObject({ eventType: z.enum(['Typing']) })).min(1),
@@ -94,7 +111,12 @@ export const inboundReceipt = z
     path: ['reasons'],
   });
 
-export const INBOUND_SCHEMAS = { message: inboundMessage, event: inboundEvent, receipt: inboundReceipt } as const;
+export const INBOUND_SCHEMAS = {
+  message: inboundMessage,
+  event: inboundEvent,
+  receipt: inboundReceipt,
+  'structured/response': inboundStructuredResponse,
+} as const;
 export type InboundEndpoint = keyof typeof INBOUND_SCHEMAS;
 
 // ---- Open Messaging integration admin (genesys-open-messaging.md §4) ----

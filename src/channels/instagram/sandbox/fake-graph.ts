@@ -1,11 +1,14 @@
 /**
- * A fake Instagram Graph API (Instagram Login host, graph.instagram.com) on 127.0.0.1 for tests, the sandbox
- * and benchmarks. It speaks the real wire format of instagram-messaging.md: the profile read (§7), the Send
- * API (§4.1, §4.2) and the Graph error envelope (§5). It validates what the bridge sends and answers like Meta.
+ * A fake Instagram Graph API on 127.0.0.1 for tests, the sandbox and benchmarks: graph.instagram.com (Instagram
+ * Login) or graph.facebook.com (`login: 'facebook'`, Messenger Platform). It speaks the real wire format of
+ * instagram-messaging.md: the profile read (§7), the Send API (§4.1, §4.2) at the paths Meta documents for the login,
+ * token expiry, renewal and `appsecret_proof` (./fake-graph-auth.ts), and the Graph error envelope (§5). It validates
+ * what the bridge sends and answers like Meta.
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { listenOnLoopback } from '../../../net/loopback.js';
+import { FakeGraphTokens, type FakeGraphRefresh, type FakeGraphTokenOptions, type GraphError } from './fake-graph-auth.js';
 
 export interface FakeProfile {
   name?: string;
@@ -13,12 +16,16 @@ export interface FakeProfile {
   profile_pic?: string;
 }
 
-export interface FakeGraphOptions {
+export interface FakeGraphOptions extends FakeGraphTokenOptions {
   /** 0 or absent: any free port. */
   port?: number;
-  accessToken: string;
-  /** The IG professional account id (`user_id`) that may send, as `/{accountId}/messages`; `/me` works too. */
+  /**
+   * The IG professional account id (`user_id`). With Instagram Login it sends as `/{accountId}/messages` or
+   * `/me/messages`; with Facebook Login only the Page sends (`/{pageId}/messages`, `/me/messages`).
+   */
   accountId: string;
+  /** Facebook Login: the Page linked to the account. */
+  pageId?: string;
   /** Only this version is served when given (e.g. `v23.0`); any `vN.N` otherwise. */
   apiVersion?: string;
   /** Customers (by IGSID) whose profile can be read; any other IGSID is "no matching user". */
@@ -34,7 +41,7 @@ export interface FakeGraphFailure {
 export interface FakeGraph {
   url: string;
   /** Accepted Send API calls (messages and sender actions), in arrival order, with the mid answered for messages. */
-  sends: Array<{ path: string; body: unknown; at: number; messageId?: string }>;
+  sends: Array<{ path: string; body: unknown; at: number; messageId?: string; /** The token the call carried (this is a fake). */ accessToken: string }>;
   /** The next `n` Send API calls (or profile reads, with `on: 'profile'`) are answered with `error` instead. */
   failNext(n: number, error: FakeGraphFailure, on?: 'send' | 'profile'): void;
   /** Delay before every answer. */
@@ -47,22 +54,14 @@ export interface FakeGraph {
    * or the sandbox plays that.
    */
   onMessageSent(hook: ((sent: { body: unknown; messageId: string }) => Promise<void> | void) | undefined): void;
+  /** Calls of `refresh_access_token`, in order. */
+  refreshes: FakeGraphRefresh[];
+  /** The most recently issued access token. */
+  currentToken(): string;
+  /** Every token issued so far stops working (190), as if revoked. */
+  revokeTokens(): void;
   close(): Promise<void>;
 }
-
-interface GraphError {
-  message: string;
-  type: string;
-  code: number;
-  error_subcode?: number;
-}
-
-/** The token error Meta answers for a missing or wrong token (code 190 → re-auth). */
-const INVALID_TOKEN: GraphError = {
-  message: 'Invalid OAuth access token - Cannot parse access token',
-  type: 'OAuthException',
-  code: 190,
-};
 
 const VERSION = /^v\d+\.\d+$/;
 
@@ -71,10 +70,14 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
   let responseHeaders: Record<string, string> = {};
   let messageSent: ((sent: { body: unknown; messageId: string }) => Promise<void> | void) | undefined;
   const failures: Record<'send' | 'profile', FakeGraphFailure[]> = { send: [], profile: [] };
+  const tokens = new FakeGraphTokens(opts);
 
   const fake: FakeGraph = {
     url: '',
     sends: [],
+    refreshes: tokens.refreshes,
+    currentToken: () => tokens.current(),
+    revokeTokens: () => tokens.revokeAll(),
     failNext(n, error, on = 'send') {
       for (let i = 0; i < n; i++) failures[on].push(error);
     },
@@ -98,18 +101,25 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
   app.use('*', async (c, next) => {
     if (latencyMs > 0) await sleep(latencyMs);
     const version = c.req.path.split('/')[1] ?? '';
-    if (!VERSION.test(version) || (opts.apiVersion !== undefined && version !== opts.apiVersion)) {
+    const unversioned = c.req.path === '/refresh_access_token';
+    if (!unversioned && (!VERSION.test(version) || (opts.apiVersion !== undefined && version !== opts.apiVersion))) {
       return unknownPath(c);
     }
     await next();
     for (const [name, value] of Object.entries(responseHeaders)) c.res.headers.set(name, value);
   });
 
+  app.get('/refresh_access_token', (c) => {
+    const { status, body } = tokens.refresh(c);
+    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  });
+
   // Profile: GET /<IGSID>?fields=name,username,profile_pic (instagram-messaging.md §7).
   app.get('/:version/:igsid', (c) => {
     const failure = failures.profile.shift();
     if (failure !== undefined) return injectedFailure(failure);
-    if (!hasToken(c, opts.accessToken)) return graphError(INVALID_TOKEN);
+    const denied = tokens.problem(c);
+    if (denied) return graphError(denied);
     const igsid = c.req.param('igsid');
     const profile = opts.profiles?.[igsid];
     if (profile === undefined) {
@@ -119,13 +129,16 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     return c.json({ ...Object.fromEntries(fields.map((f) => [f, profile[f]])), id: igsid });
   });
 
-  // Send API: POST /<IG_ID>/messages or /me/messages (instagram-messaging.md §4.1).
+  // Send API: Instagram Login POST /<IG_ID>/messages or /me/messages; Facebook Login POST /<PAGE_ID>/messages or
+  // /me/messages with the Page token (instagram-messaging.md key facts 19, 20): the IG account id is not a sender there.
+  const senders = new Set(opts.login === 'facebook' ? ['me', ...(opts.pageId ? [opts.pageId] : [])] : ['me', opts.accountId]);
   app.post('/:version/:sender/messages', async (c) => {
     const failure = failures.send.shift();
     if (failure !== undefined) return injectedFailure(failure);
-    if (!hasToken(c, opts.accessToken)) return graphError(INVALID_TOKEN);
+    const denied = tokens.problem(c);
+    if (denied) return graphError(denied);
     const sender = c.req.param('sender');
-    if (sender !== 'me' && sender !== opts.accountId) {
+    if (!senders.has(sender)) {
       const message = `Unsupported post request. Object with ID '${sender}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`;
       return graphError({ message, type: 'GraphMethodException', code: 100, error_subcode: 33 });
     }
@@ -141,11 +154,11 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     const recipientId = request.recipient.id ?? request.recipient.comment_id;
     // Sender actions answer {recipient_id} only (instagram-messaging.md §4.2).
     if (request.message === undefined) {
-      fake.sends.push({ path: c.req.path, body, at: Date.now() });
+      fake.sends.push({ path: c.req.path, body, at: Date.now(), accessToken: bearerOf(c) });
       return c.json({ recipient_id: recipientId });
     }
     const messageId = freshMid(opts.accountId);
-    fake.sends.push({ path: c.req.path, body, at: Date.now(), messageId });
+    fake.sends.push({ path: c.req.path, body, at: Date.now(), messageId, accessToken: bearerOf(c) });
     await messageSent?.({ body, messageId });
     return c.json({ recipient_id: recipientId, message_id: messageId });
   });
@@ -255,11 +268,8 @@ function messagingTypeProblem(body: Record<string, unknown>): string | undefined
 
 // ---- wire helpers ----
 
-/** `Authorization: Bearer <token>` or `?access_token=` (https://developers.facebook.com/docs/instagram-platform/overview). */
-function hasToken(c: Context, accessToken: string): boolean {
-  const header = c.req.header('authorization');
-  const token = header?.startsWith('Bearer ') ? header.slice(7) : c.req.query('access_token');
-  return token === accessToken;
+function bearerOf(c: Context): string {
+  return c.req.header('authorization')?.replace(/^Bearer /, '') ?? c.req.query('access_token') ?? '';
 }
 
 /** Meta's error envelope, usually with HTTP 400 (https://developers.facebook.com/docs/graph-api/guides/error-handling). */

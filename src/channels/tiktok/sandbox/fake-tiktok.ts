@@ -68,6 +68,8 @@ export interface FakeTikTok {
   downloads: unknown[];
   /** The next `n` calls to `on` (default `send`) answer `code` (HTTP 200 unless `httpStatus`). */
   failNext(n: number, code: number, message?: string, opts?: { on?: FakeTikTokEndpoint; httpStatus?: number }): void;
+  /** Forgets the failures `failNext` queued and that no call consumed yet. */
+  clearFailures(): void;
   /** Every access token issued so far stops working (TikTok answers 40105), as if it expired mid-conversation. */
   expireAccessToken(): void;
   /** The currently valid access and refresh tokens (the latest issued). */
@@ -113,6 +115,9 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
     downloads: [],
     failNext(n, code, message, o = {}) {
       for (let i = 0; i < n; i++) failures[o.on ?? 'send'].push({ code, message: message ?? `Injected error ${code}`, httpStatus: o.httpStatus ?? 200 });
+    },
+    clearFailures() {
+      for (const list of Object.values(failures)) list.length = 0;
     },
     expireAccessToken() {
       for (const token of accessTokens.keys()) accessTokens.set(token, 0);
