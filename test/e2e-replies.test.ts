@@ -173,6 +173,20 @@ describe('what an agent can send', () => {
     ]);
   });
 
+  it('sends a notification template as its header, body and footer, in that order', async () => {
+    const customer = newCustomer();
+    await customerWrites(customer, 'Where is my order?');
+    const template = {
+      header: { type: 'Text', text: 'Hello' },
+      body: { text: 'Hi {{1}}, your order ships today.', parameters: [{ text: 'Jane' }] },
+      footer: { text: 'Goodbye' },
+    };
+    // Genesys may put the rendered body in `text` too (genesys-open-messaging.md §3.4).
+    const id = await agentReplies(customer, { type: 'Structured', text: 'Hi Jane, your order ships today.', content: [{ contentType: 'Notification', template }] });
+    expect((await waitForReceipt(id)).status).toBe('Delivered');
+    expect(sendsTo(graph, customer).map((b) => b.message.text)).toEqual(['Hello\nHi Jane, your order ships today.\nGoodbye']);
+  });
+
   it('forwards the agent typing as typing_on, without a receipt', async () => {
     const customer = newCustomer();
     await customerWrites(customer, 'Hello?');
