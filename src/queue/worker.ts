@@ -7,6 +7,7 @@
  * another worker may retake the job and this worker can no longer settle it.
  */
 import { systemClock, type Clock } from '../core/clock.js';
+import { StoreCorruptError } from '../core/errors.js';
 import type { JobRoute } from '../core/jobs.js';
 import type { Job, LeasedQueue, Pauses } from '../core/store.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -107,7 +108,8 @@ export class Worker {
     try {
       return await this.opts.store.lease({ owner: this.opts.owner, limit, leaseMs: this.opts.leaseMs });
     } catch (err) {
-      this.log.error({ err }, 'lease failed');
+      // A corrupt store logged it once, when it broke; it refuses every lease from then on.
+      if (!(err instanceof StoreCorruptError)) this.log.error({ err }, 'lease failed');
       return [];
     }
   }
