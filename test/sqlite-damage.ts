@@ -5,7 +5,7 @@
  * frames of a 24-byte header and one page).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 const PAGE = 4096;
@@ -34,6 +34,17 @@ export function overwriteWalFrames(path: string, from: number, to: number): numb
   return Math.max(0, end - from);
 }
 
+/** Random bytes over every WAL frame present now except those holding page 1 (the file's header page). Returns how many. */
+function overwriteWalFramesButHeaderPage(path: string): number {
+  const wal = readFileSync(`${path}-wal`);
+  const ranges: Array<[number, number]> = [];
+  for (let offset = WAL_HEADER; offset + FRAME <= wal.length; offset += FRAME) {
+    if (wal.readUInt32BE(offset) !== 1) ranges.push([offset, FRAME]);
+  }
+  overwrite(`${path}-wal`, ranges);
+  return ranges.length;
+}
+
 /** Frames in the WAL now. */
 export function walFrames(path: string): number {
   return Math.max(0, Math.floor((statSync(`${path}-wal`).size - WAL_HEADER) / FRAME));
@@ -58,6 +69,40 @@ export function touchFromAnotherConnection(path: string): void {
   const db = new Database(path);
   try {
     db.pragma(`user_version = ${db.pragma('user_version', { simple: true }) as number}`);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A reader that keeps one snapshot of the file open (a backup in progress, say). Meanwhile the store's checkpoints
+ * cannot copy later WAL frames into the file, so the WAL keeps the latest version of every page written since.
+ */
+export function holdSnapshot(path: string): { release(): void } {
+  const db = new Database(path);
+  db.exec('BEGIN');
+  db.prepare('SELECT count(*) FROM sqlite_schema').get();
+  return {
+    release() {
+      db.exec('COMMIT');
+      db.close();
+    },
+  };
+}
+
+/**
+ * What another process does to a running store's WAL, in one go: takes the write lock, overwrites every frame but
+ * those of the header page (so it can still write itself), and commits a write of its own, after which the store's
+ * connection reads pages from the WAL again instead of from its cache. Returns how many frames it overwrote.
+ */
+export function overwriteWalFramesUnderLock(path: string): number {
+  const db = new Database(path);
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    const frames = overwriteWalFramesButHeaderPage(path);
+    db.pragma(`user_version = ${db.pragma('user_version', { simple: true }) as number}`);
+    db.exec('COMMIT');
+    return frames;
   } finally {
     db.close();
   }

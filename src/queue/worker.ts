@@ -174,6 +174,8 @@ export class Worker {
     try {
       await this.runAndSettle(lease);
     } catch (err) {
+      // A corrupt store said so once, when it broke; a line per job in flight would bury that line.
+      if (err instanceof StoreCorruptError) return;
       this.log.error({ err, jobId: job.id, kind: job.kind }, 'job could not be settled; it runs again after its lease expires');
     }
   }
@@ -190,7 +192,7 @@ export class Worker {
         return;
       }
       case 'retry': {
-        if (decision.countAttempt) this.logFailure(job, decision);
+        if (decision.countAttempt && !(decision.error instanceof StoreCorruptError)) this.logFailure(job, decision);
         const retry = { runAt: decision.runAt, error: describeError(decision.error), countAttempt: decision.countAttempt };
         const ok = await this.settle(lease, () => store.retry(job.id, owner, retry));
         return this.settled(job, decision.countAttempt ? 'retry' : 'paused', ok);
