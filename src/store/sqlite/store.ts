@@ -2,8 +2,8 @@
  * The default store engine: one SQLite file (better-sqlite3, WAL) shared by the HTTP intake and the workers
  * of one instance.
  *
- * Every write (accept, enqueue, lease, complete, retry, dead letter, records) goes through the group commit
- * (../group-commit.ts). In WAL mode every commit appends each page it touched, so many small transactions cost
+ * Every write (accept, enqueue, lease, complete, retry, dead letter, records, pauses, requeues, each purge chunk)
+ * goes through the group commit (../group-commit.ts). In WAL mode every commit appends each page it touched, so many small transactions cost
  * far more than one that carries them all; this is what lets one instance acknowledge thousands of webhooks per
  * second while its worker delivers.
  *
