@@ -4,20 +4,23 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Store } from '../core/store.js';
+import type { Logger } from '../logger.js';
 import type { PostgresOptions } from './postgres/options.js';
 
 export interface OpenStoreOptions {
   clock?: Clock;
   /** Pool and schema settings, used only by a `postgres://` store. */
   postgres?: Partial<PostgresOptions>;
+  /** Where an engine reports what happens to it beyond one call (a SQLite file found corrupt while running). */
+  logger?: Logger;
 }
 
 /** `sqlite:<path>` (`sqlite::memory:` for throwaway runs) or `postgres://…` / `postgresql://…` (a libpq-style URL). */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
-  const { clock, postgres } = opts;
+  const { clock, postgres, logger } = opts;
   if (url.startsWith('sqlite:')) {
     const { openSqliteStore } = await import('./sqlite/index.js');
-    return openSqliteStore(url.slice('sqlite:'.length), clock ? { clock } : {});
+    return openSqliteStore(url.slice('sqlite:'.length), { ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { openPostgresStore } = await import('./postgres/index.js');
