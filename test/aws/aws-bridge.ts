@@ -1,7 +1,7 @@
 /**
- * The AWS profile run locally, the way AWS runs it: an ingress function behind an HTTP API (./lambda-http.ts) and
- * a worker function fed by the job queue, each a bridge of its own (as two functions share nothing but the table
- * and the queues), over local DynamoDB and fauxqs. `pollQueue` plays the SQS event source mapping: it receives
+ * The AWS profile run locally, the way AWS runs it: an ingress function behind an HTTP API (./lambda-http.ts), a
+ * worker function fed by the job queue and, if asked, the media function behind its function URL, each a bridge
+ * of its own (functions share nothing but the table and the queues), over local DynamoDB and fauxqs. `pollQueue` plays the SQS event source mapping: it receives
  * batches, invokes the worker with them as SQS events and deletes what the answer does not list as failed.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -9,14 +9,14 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CHANNELS } from '../../src/channels/index.js';
 import { configSchemaFor } from '../../src/config.js';
 import type { ChannelModule } from '../../src/core/channel.js';
-import { ingressHandler, workerHandler } from '../../src/entry/lambda-handlers.js';
+import { ingressHandler, mediaHandler, workerHandler } from '../../src/entry/lambda-handlers.js';
 import { composeLambdaBridge, type LambdaBridge } from '../../src/entry/lambda-init.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { SqsOptions } from '../../src/store/sqs/options.js';
 import type { BridgeProfile, BridgeUnderTest } from '../channels/contract.js';
 import { startFaultySqs, type FaultySqs } from './faulty-sqs.js';
 import { lambdaContext } from './lambda-events.js';
-import { serveHttpApi } from './lambda-http.js';
+import { installAwsLambdaGlobal, serveFunctionUrl, serveHttpApi, type LocalEndpoint, type StreamingHandler } from './lambda-http.js';
 import { CREDENTIALS, createQueues, createTable, localSqsClient, type LocalAwsEndpoints } from './local-aws.js';
 import { receiveEvent, settle } from './sqs-event.js';
 
@@ -74,6 +74,8 @@ export function pollQueue(sqs: SQSClient, queueUrl: string, worker: WorkerFuncti
 export interface LocalAwsBridge extends BridgeUnderTest {
   ingress: LambdaBridge;
   worker: LambdaBridge;
+  /** With `media: true`: the media function and its URL, which is `server.publicUrl` (media links start with it). */
+  media?: { lambda: LambdaBridge; url: string };
   queues: SqsOptions;
   /** Between the functions and fauxqs: fails chosen sends, counts what was queued. */
   sqsProxy: FaultySqs;
@@ -90,14 +92,25 @@ export interface LocalAwsBridgeOptions {
   logger?: Logger;
   /** false: no worker polls the queue (the test invokes it itself). */
   poll?: boolean;
+  media?: boolean;
 }
 
 export async function startLocalAwsBridge(endpoints: LocalAwsEndpoints, opts: LocalAwsBridgeOptions): Promise<LocalAwsBridge> {
   const [table, { deadLetterQueueArn: _arn, ...queues }] = await Promise.all([createTable(endpoints), createQueues(endpoints, opts.visibilityTimeoutSeconds ?? 30)]);
   const sqsProxy = await startFaultySqs(endpoints.sqs.endpoint);
   const channels = opts.channels;
+  let mediaFunction: StreamingHandler | undefined;
+  let mediaUrl: LocalEndpoint | undefined;
+  if (opts.media) {
+    installAwsLambdaGlobal();
+    // The URL exists before the function is composed (it is in the configuration), as on AWS.
+    const late = (...args: never[]) => mediaFunction!(...args);
+    mediaUrl = await serveFunctionUrl(awslambda.streamifyResponse(late as never));
+  }
+  const raw = opts.raw as { server?: Record<string, unknown> };
   const config = configSchemaFor(channels ?? CHANNELS).parse({
     ...opts.raw,
+    ...(mediaUrl ? { server: { ...raw.server, publicUrl: `${mediaUrl.url}/` } } : {}),
     store: 'aws',
     dynamodb: table,
     sqs: { ...queues, endpoint: sqsProxy.endpoint },
@@ -105,6 +118,8 @@ export async function startLocalAwsBridge(endpoints: LocalAwsEndpoints, opts: Lo
   const compose = () => composeLambdaBridge(config, { logger: opts.logger ?? silentLogger, credentials: CREDENTIALS, ...(channels ? { channels } : {}) });
   const ingress = compose();
   const worker = compose();
+  const media = mediaUrl ? compose() : undefined;
+  if (media) mediaFunction = mediaHandler(media);
   const api = await serveHttpApi(ingressHandler(ingress));
   const sqs = localSqsClient(endpoints);
   const handle = workerHandler(worker);
@@ -121,6 +136,7 @@ export async function startLocalAwsBridge(endpoints: LocalAwsEndpoints, opts: Lo
     config,
     ingress,
     worker,
+    ...(media && mediaUrl ? { media: { lambda: media, url: mediaUrl.url } } : {}),
     queues,
     sqsProxy,
     sqs,
@@ -135,8 +151,8 @@ export async function startLocalAwsBridge(endpoints: LocalAwsEndpoints, opts: Lo
     skipped,
     async close() {
       await poller.stop();
-      await api.close();
-      await Promise.all([ingress.store.close(), worker.store.close(), sqsProxy.close()]);
+      await Promise.all([api.close(), mediaUrl?.close()]);
+      await Promise.all([ingress.store.close(), worker.store.close(), media?.store.close(), sqsProxy.close()]);
       sqs.destroy();
     },
   };

@@ -29,7 +29,9 @@ interface ProxyResult {
 
 /** hono/aws-lambda types the events its own way; any handler of payload 2.0 events fits. */
 type BufferedHandler = (event: never, context: Context) => Promise<ProxyResult>;
-type StreamingHandler = (event: never, stream: Writable, context: Context) => Promise<void>;
+/** What `awslambda.streamifyResponse` wraps: (event, responseStream, context). Typed loosely, as hono types it. */
+export type StreamingHandler = (...args: never[]) => unknown;
+type StreamingCall = (event: unknown, stream: Writable, context: Context) => Promise<void>;
 
 const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const PRELUDE_TYPE = 'application/vnd.awslambda.http-integration-response';
@@ -50,7 +52,7 @@ export async function serveHttpApi(handler: BufferedHandler, functionName = 'dmb
 /** What the Node.js runtime defines before it loads the function's code. */
 export function installAwsLambdaGlobal(): void {
   (globalThis as { awslambda?: unknown }).awslambda = {
-    streamifyResponse(handler: StreamingHandler) {
+    streamifyResponse(handler: StreamingCall) {
       (handler as unknown as Record<symbol, string>)[STREAMING] = 'response';
       return handler;
     },
@@ -73,7 +75,7 @@ export async function serveFunctionUrl(handler: StreamingHandler, functionName =
   return listen(async (req, res, body) => {
     const event = httpApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: requestHeaders(req), body }, { domainName: 'abcdefghij.lambda-url.us-east-1.on.aws' });
     const stream = new ResponseStream(res);
-    await handler(event as never, stream, lambdaContext(functionName, 60_000));
+    await (handler as unknown as StreamingCall)(event, stream, lambdaContext(functionName, 60_000));
     if (!stream.writableEnded) stream.end();
     await new Promise<void>((resolve) => (res.writableFinished ? resolve() : res.once('finish', resolve).once('close', resolve)));
   });
