@@ -31,7 +31,19 @@ export interface QueuePoller {
 }
 
 /** Lambda's event source mapping for one queue, polling every `everyMs` when the queue gave nothing. */
-export function pollQueue(sqs: SQSClient, queueUrl: string, worker: WorkerFunction, opts: { everyMs?: number; timeoutMs?: number } = {}): QueuePoller {
+export function pollQueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  worker: WorkerFunction,
+  opts: {
+    everyMs?: number;
+    timeoutMs?: number;
+    onFailedInvocation?: (err: unknown) => void;
+    /** Called with each answer before its messages are settled. */
+    onAnswer?: (event: SQSEvent, response: SQSBatchResponse) => void;
+  } = {},
+): QueuePoller {
+  const failed = opts.onFailedInvocation ?? ((err: unknown) => console.error('worker invocation failed', err));
   let running = true;
   let busy = false;
   let invocations = 0;
@@ -46,10 +58,13 @@ export function pollQueue(sqs: SQSClient, queueUrl: string, worker: WorkerFuncti
           invocations++;
           // A failed invocation settles nothing: its messages come back after the visibility timeout.
           const response = await worker(event, lambdaContext('dmbridge-worker', opts.timeoutMs ?? 60_000)).catch((err: unknown) => {
-            console.error('worker invocation failed', err);
+            failed(err);
             return undefined;
           });
-          if (response) await settle(sqs, queueUrl, event, response);
+          if (response) {
+            opts.onAnswer?.(event, response);
+            await settle(sqs, queueUrl, event, response);
+          }
         }
       } catch (err) {
         if (running) console.error('polling the job queue failed', err);
