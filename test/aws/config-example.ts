@@ -2,11 +2,19 @@
  * The AWS configuration example of docs/deploying.md, as the tests deploy it: the file an operator puts in the
  * configuration secret, and the environment the CDK stack gives the functions (values shaped as AWS makes them).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { FUNCTION_ENV } from '../../src/entry/lambda-env.js';
 
-const DOC = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+/** docs/ of the repository, found from test/aws (tests) or dist/test/aws (the built benchmark). */
+function docsFile(name: string): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'docs', name))) return join(dir, 'docs', name);
+    if (dirname(dir) === dir) throw new Error(`no docs/${name} above ${import.meta.dirname}`);
+  }
+}
+
+const DOC = readFileSync(docsFile('deploying.md'), 'utf8');
 const block = /<!-- aws-config:[^>]*-->\n```yaml\n([\s\S]*?)```/.exec(DOC);
 if (!block) throw new Error('docs/deploying.md has no AWS configuration example (the aws-config block)');
 

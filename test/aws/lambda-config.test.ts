@@ -11,7 +11,7 @@ import { composeLambdaBridge, readConfigSecret } from '../../src/entry/lambda-in
 import { FUNCTION_ENV } from '../../src/entry/lambda-env.js';
 import { startServer } from '../../src/entry/server.js';
 import { silentLogger } from '../../src/logger.js';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../src/sandbox/fake-secrets-manager.js';
+import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.js';
 import { openStore } from '../../src/store/open.js';
 import { AWS_CONFIG_EXAMPLE, AWS_ENV } from './config-example.js';
 import { CREDENTIALS, REGION } from './local-aws.js';

@@ -16,7 +16,7 @@ import { composeLambdaBridge, type LambdaBridge } from '../../src/entry/lambda-i
 import { silentLogger } from '../../src/logger.js';
 import { decodeJob } from '../../src/store/sqs/message.js';
 import { startFakeGenesys, type FakeGenesys } from '../../src/sandbox/fake-genesys/index.js';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../src/sandbox/fake-secrets-manager.js';
+import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.js';
 import { TEST, eventually, rawTestConfig } from '../helpers.js';
 import { pollQueue, type QueuePoller } from './aws-bridge.js';
 import { httpApiEvent, lambdaContext } from './lambda-events.js';

@@ -1,0 +1,92 @@
+/**
+ * Size and cold start of the AWS Lambda functions.
+ *
+ *   npm run bench:lambda [-- --runs 10]
+ *
+ * Bundles each function exactly as the CDK app does (deploy/aws/bundle.ts), reports its size and its largest
+ * parts, then makes `runs` cold starts of each (bench/lambda-cold-start.ts): a fresh Node process imports the
+ * bundle, whose init reads the configuration (docs/deploying.md's AWS example) from a local Secrets Manager on
+ * 127.0.0.1 and composes the bridge. Prints Markdown tables. Targets: each bundle ≤ 1 MB, import + init ≤ 200 ms.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { bundleFunctions, type BundledFunction, type FunctionName } from '../deploy/aws/bundle.js';
+import { LAMBDA_ENTRIES } from '../deploy/aws/entries.js';
+import { FUNCTION_ENV } from '../src/entry/lambda-env.js';
+import { AWS_CONFIG_EXAMPLE, AWS_ENV } from '../test/aws/config-example.js';
+import { startFakeSecretsManager } from '../test/aws/fake-secrets-manager.js';
+import { coldStart } from './lambda-cold-start.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
+const RUNS = Number(values.runs);
+const MB = 1_000_000;
+const TARGET_MS = 200;
+
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package-lock.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package-lock.json above ${from}`);
+  }
+}
+
+/** The bundle's bytes by package (node_modules/<name>) or by folder of src/. */
+function largestParts(bundle: BundledFunction, n: number): string {
+  const output = Object.values(bundle.metafile.outputs)[0]!;
+  const parts = new Map<string, number>();
+  for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const segments = path.split('/');
+    const at = segments.lastIndexOf('node_modules');
+    const name = at >= 0 ? segments.slice(at + 1, segments[at + 1]!.startsWith('@') ? at + 3 : at + 2).join('/') : segments.slice(0, 2).join('/');
+    parts.set(name, (parts.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...parts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, bytes]) => `${name} ${Math.round(bytes / 1000)}`)
+    .join(', ');
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const root = projectRoot(import.meta.dirname);
+const out = mkdtempSync(join(tmpdir(), 'dmbridge-bench-lambda-'));
+const region = 'eu-west-1';
+const credentials = { accessKeyId: 'AKIABENCHMARK', secretAccessKey: 'bench-secret-access-key' };
+const sm = await startFakeSecretsManager({ region, ...credentials, secrets: { 'dmbridge/config': AWS_CONFIG_EXAMPLE } });
+try {
+  const bundles = await bundleFunctions(root, LAMBDA_ENTRIES, out);
+  const env = {
+    ...AWS_ENV,
+    [FUNCTION_ENV.configSecretArn]: sm.arnOf('dmbridge/config'),
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+  };
+  console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; ${RUNS} cold starts per function\n`);
+  console.log('| function | entry | bundle bytes | ≤ 1 MB | largest parts (kB) |');
+  console.log('|---|---|---|---|---|');
+  for (const name of Object.keys(bundles) as FunctionName[]) {
+    const b = bundles[name];
+    console.log(`| ${name} | ${LAMBDA_ENTRIES[name]} | ${b.bytes.toLocaleString('en')} | ${b.bytes <= MB ? 'yes' : 'NO'} | ${largestParts(b, 6)} |`);
+  }
+  console.log('\n| function | import + init p50 ms | p90 ms | max ms | ≤ 200 ms (p90) | process start → ready p50 ms |');
+  console.log('|---|---|---|---|---|---|');
+  for (const name of Object.keys(bundles) as FunctionName[]) {
+    const starts = [];
+    for (let i = 0; i < RUNS; i++) starts.push(await coldStart(bundles[name].file, env));
+    const init = starts.map((s) => s.importInitMs).sort((a, b) => a - b);
+    const ready = starts.map((s) => s.processToReadyMs).sort((a, b) => a - b);
+    const p90 = percentile(init, 90);
+    console.log(
+      `| ${name} | ${percentile(init, 50).toFixed(0)} | ${p90.toFixed(0)} | ${init.at(-1)!.toFixed(0)} | ${p90 <= TARGET_MS ? 'yes' : 'NO'} | ${percentile(ready, 50).toFixed(0)} |`,
+    );
+  }
+} finally {
+  await sm.close();
+  rmSync(out, { recursive: true, force: true });
+}
