@@ -23,6 +23,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { CHANNELS } from '../../src/channels/index.js';
 import { FUNCTION_ENV } from '../../src/entry/lambda-env.js';
 import { TABLE_KEY, TABLE_TTL_ATTRIBUTE } from '../../src/store/dynamodb/table.js';
 import { QUEUE, VISIBILITY_TIMEOUT_FACTOR } from '../../src/store/sqs/queue.js';
@@ -46,12 +47,8 @@ const MEDIA_TIMEOUT = Duration.seconds(60);
 /** Messages per worker invocation: SQS's maximum for FIFO event sources. */
 const WORKER_BATCH_SIZE = 10;
 
-/** The webhook routes of src/http/app.ts that the operator registers with Meta, TikTok and Genesys. */
-const WEBHOOK_PATHS = {
-  instagram: '/webhooks/instagram',
-  tiktok: '/webhooks/tiktok',
-  genesys: '/webhooks/genesys/{connectionId}',
-};
+/** The route of src/http/app.ts that each Genesys Open Messaging integration sends its agents' replies to. */
+const GENESYS_WEBHOOK_PATH = '/webhooks/genesys/{connectionId}';
 
 export class DmbridgeStack extends Stack {
   constructor(scope: Construct, id: string, props: DmbridgeStackProps) {
@@ -157,16 +154,15 @@ export class DmbridgeStack extends Stack {
     });
 
     const webhook = (path: string) => `${api.apiEndpoint}${path}`;
-    new CfnOutput(this, 'InstagramWebhookUrl', {
-      value: webhook(WEBHOOK_PATHS.instagram),
-      description: 'Meta App Dashboard > Instagram > Webhooks: the callback URL (with the verify token of your configuration)',
-    });
-    new CfnOutput(this, 'TikTokWebhookUrl', {
-      value: webhook(WEBHOOK_PATHS.tiktok),
-      description: 'TikTok for Developers > your app > Webhooks: the callback URL',
-    });
+    // One output per registered channel (src/channels/index.ts): the URL to register with that platform.
+    for (const channel of CHANNELS) {
+      new CfnOutput(this, `${channel.labels.platform.replace(/[^A-Za-z0-9]/g, '')}WebhookUrl`, {
+        value: webhook(channel.webhook.path),
+        description: `${channel.labels.platform}: the webhook callback URL to register with the platform (docs/deploying.md, AWS)`,
+      });
+    }
     new CfnOutput(this, 'GenesysWebhookUrl', {
-      value: webhook(WEBHOOK_PATHS.genesys),
+      value: webhook(GENESYS_WEBHOOK_PATH),
       description: 'Genesys Cloud > Open Messaging integration > Outbound Notification Webhook URL, with {connectionId} replaced by the connection id',
     });
     new CfnOutput(this, 'MediaBaseUrl', { value: mediaUrl.url, description: 'Media links handed to Genesys start with this URL' });

@@ -8,6 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunctions, type FunctionName } from '../../deploy/aws/bundle.js';
 import { LAMBDA_ENTRIES } from '../../deploy/aws/entries.js';
+import { CHANNELS } from '../../src/channels/index.js';
 import { FUNCTION_ENV } from '../../src/entry/lambda-env.js';
 import { DmbridgeStack } from '../../deploy/aws/stack.js';
 import { TABLE_KEY, TABLE_TTL_ATTRIBUTE } from '../../src/store/dynamodb/table.js';
@@ -137,11 +138,13 @@ describe('the AWS CDK stack', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 
-  it('outputs the webhook URLs to paste into Meta, TikTok and Genesys', () => {
+  it('outputs the webhook URLs to paste into each registered platform and into Genesys', () => {
     const api = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
     const url = (path: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [api, 'ApiEndpoint'] }, path]] });
-    template.hasOutput('InstagramWebhookUrl', { Value: url('/webhooks/instagram'), Description: Match.stringLikeRegexp('Meta') });
-    template.hasOutput('TikTokWebhookUrl', { Value: url('/webhooks/tiktok'), Description: Match.stringLikeRegexp('TikTok') });
+    template.hasOutput('InstagramWebhookUrl', { Value: url('/webhooks/instagram'), Description: Match.stringLikeRegexp('^Instagram: ') });
+    template.hasOutput('TikTokWebhookUrl', { Value: url('/webhooks/tiktok'), Description: Match.stringLikeRegexp('^TikTok: ') });
+    template.hasOutput('TikTokShopWebhookUrl', { Value: url('/webhooks/tiktok-shop'), Description: Match.stringLikeRegexp('^TikTok Shop: ') });
+    expect(Object.keys(template.findOutputs('*')).filter((id) => id.endsWith('WebhookUrl'))).toHaveLength(CHANNELS.length + 1);
     template.hasOutput('GenesysWebhookUrl', { Value: url('/webhooks/genesys/{connectionId}'), Description: Match.stringLikeRegexp('Genesys') });
     template.hasOutput('ConfigSecretArn', {});
     template.hasOutput('AlarmTopicArn', {});
