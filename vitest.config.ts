@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -11,7 +11,7 @@ export default defineConfig({
         // only when one of them runs.
         test: { name: 'aws', include: ['test/aws/**/*.test.ts'], globalSetup: ['test/aws/local-aws.ts'] },
       },
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], exclude: ['test/aws/**'] } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/aws/**'] } },
     ],
   },
 });

@@ -41,6 +41,7 @@ export interface DmbridgeStackProps extends StackProps {
 
 /** Just under API Gateway's 30-second integration limit; the dedupe claim hold (CLAIM_HOLD_MS) outlasts it. */
 const INGRESS_TIMEOUT = Duration.seconds(29);
+/** Above `queue.leaseMs` (30 s by default): the worker starts no job in the last `queue.leaseMs` of an invocation. */
 const WORKER_TIMEOUT = Duration.seconds(60);
 /** Streams up to 25 MB from the platform to Genesys. */
 const MEDIA_TIMEOUT = Duration.seconds(60);

@@ -179,7 +179,7 @@ describe('reliability on the AWS profile', () => {
     expect(worker.coldStarts).toBe(2);
     expect(o).toMatchObject({ lost: 0, outOfOrder: 0 });
     expect(o.duplicated).toBeLessThanOrEqual(inFlight); // only what the killed invocation had sent, with the same messageId
-  });
+  }, 60_000);
 
   it('a Genesys outage: messages wait in the queue with backoff and all arrive once it is over, in order, none twice', async () => {
     const convs = conversations(4, 3);
@@ -193,7 +193,7 @@ describe('reliability on the AWS profile', () => {
     report('Genesys outage of 3 s', o, started, `${refused} calls refused during the outage`);
     expect(refused).toBeGreaterThan(0);
     expect(o).toEqual({ sent: 12, delivered: 12, duplicated: 0, lost: 0, outOfOrder: 0 });
-  });
+  }, 60_000);
 
   it('one webhook delivered 5 times at once to different ingress environments: one Genesys message', async () => {
     const convs = conversations(20, 2);
@@ -218,5 +218,5 @@ describe('reliability on the AWS profile', () => {
     const o = outcome(convs);
     report('5 concurrent deliveries of each webhook', o, started, `${refused} copies answered 503 and delivered again`);
     expect(o).toEqual({ sent: 40, delivered: 40, duplicated: 0, lost: 0, outOfOrder: 0 });
-  });
+  }, 60_000);
 });
