@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 export interface ColdStart {
   /** From just before `import()` of the bundle to its top-level await having finished. */
   importInitMs: number;
+  /** CPU time (user + system) the process spent in that span: what a busy machine does not stretch. */
+  importInitCpuMs: number;
   /** From spawning the process to the handler being ready (Node's own start-up included). */
   processToReadyMs: number;
   /** The handler's answer to the event; for a streaming handler its prelude's status and the bytes it wrote. */
@@ -24,8 +26,11 @@ globalThis.awslambda = {
   HttpResponseStream: { from(stream, prelude) { stream.prelude = prelude; return stream; } },
 };
 const started = performance.now();
+const cpu = process.cpuUsage();
 const mod = await import(process.env.BUNDLE_URL);
 const importInitMs = performance.now() - started;
+const spent = process.cpuUsage(cpu);
+const importInitCpuMs = (spent.user + spent.system) / 1000;
 const readyAt = Date.now();
 let answer;
 if (process.env.BUNDLE_EVENT) {
@@ -41,7 +46,7 @@ if (process.env.BUNDLE_EVENT) {
     answer = await mod.handler(event, context);
   }
 }
-process.stdout.write(JSON.stringify({ importInitMs, readyAt, answer }));
+process.stdout.write(JSON.stringify({ importInitMs, importInitCpuMs, readyAt, answer }));
 process.exit(0);
 `;
 
@@ -57,6 +62,11 @@ export async function coldStart(bundleFile: string, env: Record<string, string>,
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the cold start of ${bundleFile} failed (exit ${code}): ${err.slice(-2000)}`);
-  const parsed = JSON.parse(out) as { importInitMs: number; readyAt: number; answer?: unknown };
-  return { importInitMs: parsed.importInitMs, processToReadyMs: parsed.readyAt - spawnedAt, ...(parsed.answer !== undefined ? { answer: parsed.answer } : {}) };
+  const parsed = JSON.parse(out) as { importInitMs: number; importInitCpuMs: number; readyAt: number; answer?: unknown };
+  return {
+    importInitMs: parsed.importInitMs,
+    importInitCpuMs: parsed.importInitCpuMs,
+    processToReadyMs: parsed.readyAt - spawnedAt,
+    ...(parsed.answer !== undefined ? { answer: parsed.answer } : {}),
+  };
 }
