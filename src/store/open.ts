@@ -15,7 +15,10 @@ export interface OpenStoreOptions {
   logger?: Logger;
 }
 
-/** `sqlite:<path>` (`sqlite::memory:` for throwaway runs) or `postgres://…` / `postgresql://…` (a libpq-style URL). */
+/**
+ * `sqlite:<path>` (`sqlite::memory:` for throwaway runs) or `postgres://…` / `postgresql://…` (a libpq-style URL).
+ * `aws` is refused: the AWS profile has no pull queue, and its functions build their store themselves.
+ */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
   const { clock, postgres, logger } = opts;
   if (url.startsWith('sqlite:')) {
@@ -25,6 +28,12 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { openPostgresStore } = await import('./postgres/index.js');
     return openPostgresStore(url, { ...postgres, ...(clock ? { clock } : {}) });
+  }
+  if (url === 'aws') {
+    throw new Error(
+      'store: aws runs only under the AWS Lambda entries (src/entry/lambda-http.ts, lambda-sqs.ts and lambda-media.ts, ' +
+        'deployed by deploy/aws); the Node server needs store: sqlite:<path> or postgres://…',
+    );
   }
   throw new Error(`unsupported store URL "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);
 }
