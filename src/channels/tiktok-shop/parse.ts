@@ -110,12 +110,14 @@ function parseNewMessage(data: unknown, ctx: MessageContext, out: ParseResult): 
   switch (message.sender.role.toUpperCase()) {
     case 'BUYER':
       return pushBuyerMessage(message, type, content, timestamp, ctx, out);
-    // Seller Center agents, the shop's auto replies and FAQ, the chat bot, and (UNCONFIRMED which role) our own API
-    // sends all arrive as type 14 (key fact 18): echoes, never the buyer's words. Ours are recognised by message id.
+    // Seller Center agents, the shop's auto replies and FAQ, and (UNCONFIRMED which role) our own API sends all arrive
+    // as type 14 (key fact 18): echoes, never the buyer's words. Ours are recognised by message id.
     case 'SHOP':
     case 'CUSTOMER_SERVICE':
-    case 'ROBOT':
       return pushEcho(message, type, content, timestamp, ctx, out);
+    // The shop's chat bot talks to the buyer before a person does: counted, never forwarded (reference §7).
+    case 'ROBOT':
+      return skip(out, 'bot_message', type.slice(0, 40));
     case 'SYSTEM':
       return skip(out, 'system_message', type.slice(0, 40));
     default:
@@ -251,7 +253,7 @@ function pushEcho(message: TikTokShopNewMessage, type: string, content: TikTokSh
     kind: 'echo',
     messageId: message.message_id,
     ...(text !== undefined ? { text } : {}),
-    // The role, verbatim: SHOP (auto replies, FAQ), CUSTOMER_SERVICE (a Seller Center agent), ROBOT (the chat bot).
+    // The role, verbatim: SHOP (auto replies, FAQ, our own sends), CUSTOMER_SERVICE (a Seller Center agent).
     source: message.sender.role.toUpperCase(),
   };
   out.events.push(echo);
