@@ -205,7 +205,7 @@ function mediaPart(message: TikTokShopNewMessage, type: 'IMAGE' | 'VIDEO' | 'EMO
 /** Anything else: never empty, and everything known about it (its type, ids, text) is shown. */
 function unknownPart(type: string, content: TikTokShopContent | undefined, ids: Record<string, string>, ctx: MessageContext): Part {
   const known = [
-    content?.order_id ? `order ${orderLine(content.order_id, ctx)}` : undefined,
+    content?.order_id ? orderLine(content.order_id, ctx) : undefined,
     content?.product_id ? `product ${content.product_id}` : undefined,
     content?.coupon_id ? `coupon ${content.coupon_id}` : undefined,
     nonBlank(content?.content),

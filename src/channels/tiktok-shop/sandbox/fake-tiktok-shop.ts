@@ -61,6 +61,15 @@ export interface FakeBuyerMessage {
   imageBytes?: Uint8Array;
 }
 
+/** A message the fake stored and pushed: the bridge's answer (status 0 without a bridge), its ids, the webhook. */
+export interface FakePosted {
+  status: number;
+  body: string;
+  messageId: string;
+  mediaId?: string;
+  webhook?: FakeTikTokShopWebhook;
+}
+
 export interface FakeTikTokShop extends FakeShopRecords {
   url: string;
   refreshes: FakeRefresh[];
@@ -78,13 +87,20 @@ export interface FakeTikTokShop extends FakeShopRecords {
   addConversation(conversation: FakeConversation): void;
   /** Sends answer 45109001 until Create Conversation reopens it. */
   closeConversation(conversationId: string): void;
+  /** TikTok's eligibility verdict for the buyer changes (`can_send_message`; false: sends and reopening refused). */
+  allowSending(conversationId: string, allowed: boolean): void;
   /** Whether TikTok's rules (or closeConversation) have closed it now, on the fake's clock. */
   isClosed(conversationId: string): boolean;
   /** Every media URL handed out so far answers 403; Get Conversation Messages hands out fresh ones. */
   expireMediaUrls(): void;
   mediaBytes(mediaId: string): Uint8Array;
   /** Plays the buyer: stores the message and posts its signed type 14 webhook (when there is a bridge: else status 0). */
-  buyerSends(conversationId: string, message: FakeBuyerMessage): Promise<{ status: number; body: string; messageId: string; mediaId?: string; webhook?: FakeTikTokShopWebhook }>;
+  buyerSends(conversationId: string, message: FakeBuyerMessage): Promise<FakePosted>;
+  /**
+   * Plays the shop's side outside the bridge — a Seller Center agent (`CUSTOMER_SERVICE`), an auto reply (`SHOP`), the
+   * chat bot (`ROBOT`), a notice (`SYSTEM`) — stored and pushed like a buyer message.
+   */
+  shopSends(conversationId: string, message: FakeBuyerMessage, role: 'CUSTOMER_SERVICE' | 'SHOP' | 'ROBOT' | 'SYSTEM'): Promise<FakePosted>;
   /** Signs and posts any notification to the bridge. */
   postWebhook(envelope: Record<string, unknown>): Promise<{ status: number; body: string; webhook: FakeTikTokShopWebhook }>;
   close(): Promise<void>;
@@ -116,6 +132,21 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     if (posted) echoes.push(posted.webhook);
   }
 
+  function conversationOrThrow(id: string) {
+    const c = world.get(id);
+    if (!c) throw new Error(`fake TikTok Shop: no conversation ${id}`);
+    return c;
+  }
+
+  /** Keeps a media message's bytes and posts its notification. */
+  async function push(conversationId: string, stored: StoredMessage, imageBytes: Uint8Array | undefined): Promise<FakePosted> {
+    if (stored.mediaId) world.media.set(stored.mediaId, imageBytes ?? fakeMediaBytes(stored.mediaId));
+    const media = stored.mediaId ? { mediaId: stored.mediaId } : {};
+    if (!opts.bridgeUrl) return { status: 0, body: '', messageId: stored.id, ...media };
+    const sent = await postWebhook(world.newMessageNotification(conversationId, stored));
+    return { ...sent, messageId: stored.id, ...media };
+  }
+
   const web = new Hono();
   tokens.route(web, gate);
   routeFakeShopApi(web, { shop: { shopId: opts.shopId, shopCipher: opts.shopCipher, region }, world, gate, tokens, records, echo, now });
@@ -138,6 +169,10 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
       const c = world.get(id);
       if (c) c.closedByHand = true;
     },
+    allowSending(id, allowed) {
+      const c = world.get(id);
+      if (c) c.canSendMessage = allowed;
+    },
     isClosed: (id) => {
       const c = world.get(id);
       return c !== undefined && world.isClosed(c);
@@ -145,16 +180,13 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     expireMediaUrls: () => void world.mediaGeneration++,
     mediaBytes: fakeMediaBytes,
     async buyerSends(conversationId, message) {
-      const c = world.get(conversationId);
-      if (!c) throw new Error(`fake TikTok Shop: no conversation ${conversationId}`);
-      const stored = world.store(c, message.type, message.content, 'BUYER', c.buyer.imUserId);
-      if (stored.mediaId) world.media.set(stored.mediaId, message.imageBytes ?? fakeMediaBytes(stored.mediaId));
+      const c = conversationOrThrow(conversationId);
       // The buyer writing reopens the conversation (and restarts TikTok's clocks).
       c.closedByHand = false;
-      const media = stored.mediaId ? { mediaId: stored.mediaId } : {};
-      if (!opts.bridgeUrl) return { status: 0, body: '', messageId: stored.id, ...media };
-      const sent = await postWebhook(world.newMessageNotification(conversationId, stored));
-      return { ...sent, messageId: stored.id, ...media };
+      return push(conversationId, world.store(c, message.type, message.content, 'BUYER', c.buyer.imUserId), message.imageBytes);
+    },
+    async shopSends(conversationId, message, role) {
+      return push(conversationId, world.store(conversationOrThrow(conversationId), message.type, message.content, role, world.shopImUserId), message.imageBytes);
     },
     postWebhook,
     async close() {
