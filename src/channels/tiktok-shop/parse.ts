@@ -1,6 +1,6 @@
 /**
  * TikTok Shop webhook → normalized inbound events (src/core/events.ts). Pure: no I/O, no clock, and it never throws
- * for any JSON value. One notification per POST. Protocol facts: /work/shared/reference/tiktok-shop.md §4 and §7.
+ * for any JSON value. One notification per POST. Protocol facts: docs/protocols/tiktok-shop.md §4 and §7.
  *
  * Who the customer is: a type 14 message names only its sender (`im_user_id`, `role`), so the shop's own messages
  * (Seller Center replies, auto replies, our API sends) do not say which buyer they went to. The conversation id does,
