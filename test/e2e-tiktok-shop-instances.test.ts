@@ -1,9 +1,9 @@
 /**
  * Two bridges (startServer) on one PostgreSQL store serving one TikTok Shop, over real HTTP: what the shop's
  * authorization and limits share between instances. The shop cipher found once and kept; the access token refreshed
- * once for both, the rotated refresh token persisted and used by the other; the daily quota pausing the shop on every
- * instance until 00:00 UTC; re-authorization signalled when TikTok refuses the refresh. Where an instance must be the
- * one that runs a job, the other's worker is stopped for that step.
+ * once for both, the rotated refresh token persisted and used by the other; a 429 pausing the shop on every instance
+ * for a second and the daily quota until 00:00 UTC; re-authorization signalled when TikTok refuses the refresh.
+ * Where an instance must be the one that runs a job, the other's worker is stopped for that step.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -94,6 +94,26 @@ describe('two bridges, one store, one shop', () => {
     const current = shop.fake.currentTokens();
     for (const buyer of buyers) expect(buyer.sends()[0]!.accessToken).toBe(current.accessToken);
     expect(await store(0).getRecord<TikTokShopTokenRecord>(TTS_TOKEN_NAMESPACE, shop.connectionId)).toMatchObject({ refreshToken: current.refreshToken });
+  });
+
+  it('a 429 on one bridge pauses the shop on the other for a second: its reply to another buyer waits, then both go out', async () => {
+    await onlyWorker(0);
+    const first = buyerOf(world, shop);
+    const second = buyerOf(world, shop);
+    await first.writes('Is the lid dishwasher safe?');
+    await second.writes('Does it come in green?');
+    shop.fake.failNext(1, 36009002, { httpStatus: 429 });
+    const a = await first.agentReplies('Yes, top rack.');
+    const sendPath = (buyer: typeof first) => `POST /customer_service/202309/conversations/${buyer.conversationId}/messages`;
+    expect(await eventually(() => shop.fake.calls.some((c) => c.request === sendPath(first) && c.code === 36009002))).toBe(true);
+    const throttledAt = shop.fake.calls.find((c) => c.request === sendPath(first))!.at;
+    // Only the other bridge runs jobs now: it learns of the pause from the store alone.
+    await onlyWorker(1);
+    const b = await second.agentReplies('Not yet, in spring.', {}, world.bridges[1]);
+    expect((await receiptFor(world, b)).status).toBe('Delivered');
+    expect((await receiptFor(world, a)).status).toBe('Delivered');
+    const sentAt = shop.fake.calls.find((c) => c.request === sendPath(second))!.at;
+    expect(sentAt - throttledAt).toBeGreaterThanOrEqual(950);
   });
 
   it('the daily quota (45101004) pauses the shop on both bridges until 00:00 UTC, logged at error; the replies go out after midnight', async () => {

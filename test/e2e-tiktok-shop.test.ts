@@ -77,6 +77,16 @@ describe('a signed buyer message reaches Genesys readable', () => {
     expect((await fetch(`${attachment.url.slice(0, -4)}AAAA`)).status).toBe(403);
   });
 
+  it('a video through /media as a Video attachment: the very bytes', async () => {
+    const mp4 = new Uint8Array([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x6d, 0x70, 0x34, 0x32, ...Array.from({ length: 200 }, (_, i) => i)]);
+    const { atGenesys } = await buyerOf(world, shop).writes({ type: 'VIDEO', content: { width: '720', height: '1280', duration: '20.504', format: 'mp4' }, imageBytes: mp4 });
+    const attachment = atGenesys.content![0]!.attachment;
+    expect(attachment).toMatchObject({ mediaType: 'Video', mime: 'video/mp4' });
+    const served = await fetch(attachment.url);
+    expect(served.headers.get('content-type')).toBe('video/mp4');
+    expect(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(mp4))).toBe(true);
+  });
+
   it('an order card with the order id and the Seller Center link, the order id an attribute Architect can route on', async () => {
     const buyer = buyerOf(world, shop);
     const { atGenesys } = await buyer.writes({ type: 'ORDER_CARD', content: { order_id: ORDER } });

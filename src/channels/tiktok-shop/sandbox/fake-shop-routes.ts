@@ -153,12 +153,12 @@ export function routeFakeShopApi(web: Hono, deps: FakeShopRouteDeps): void {
 
   // Buyer media: signed, expiring URLs (key fact 21); Indonesian shops' links need the token and cipher too.
   web.get('/im-media/:id', (c) => {
-    const bytes = world.media.get(c.req.param('id') ?? '');
+    const media = world.media.get(c.req.param('id') ?? '');
     const q = new URL(c.req.url).searchParams;
-    if (!bytes) return c.text('Not Found', 404);
+    if (!media) return c.text('Not Found', 404);
     if (q.get('gen') !== String(world.mediaGeneration)) return c.text('Forbidden: the URL has expired', 403);
     if (shop.region === 'ID' && (!deps.tokens.accepts(c.req.header('x-tts-access-token')) || q.get('shop_cipher') !== shop.shopCipher)) return c.text('Forbidden', 403);
-    return new Response(new Uint8Array(bytes), { status: 200, headers: { 'content-type': 'image/jpeg', 'content-length': String(bytes.length) } });
+    return new Response(new Uint8Array(media.bytes), { status: 200, headers: { 'content-type': media.contentType, 'content-length': String(media.bytes.length) } });
   });
 
   web.notFound((c) => gate.notFound(c));

@@ -53,7 +53,8 @@ const MEDIA_TYPES = new Set(['IMAGE', 'VIDEO', 'EMOTICONS']);
 
 export class FakeShopWorld {
   readonly conversations = new Map<string, WorldConversation>();
-  readonly media = new Map<string, Uint8Array>();
+  /** The bytes of each buyer media message, and the type its host answers with. */
+  readonly media = new Map<string, { bytes: Uint8Array; contentType: string }>();
   /** Every media URL handed out before the current generation answers 403. */
   mediaGeneration = 0;
   origin = '';
@@ -132,6 +133,16 @@ export class FakeShopWorld {
     const { id, ...rest } = this.wire(m);
     return { type: 14, tts_notification_id: this.nextId(), shop_id: this.shopId, timestamp: Math.floor(this.now() / 1000), data: { ...rest, conversation_id: conversationId, message_id: id } };
   }
+}
+
+/** What the media host says a buyer's file is: a video for VIDEO messages, else the image type its bytes show. */
+export function mediaContentType(type: string, bytes: Uint8Array): string {
+  if (type === 'VIDEO') return 'video/mp4';
+  const starts = (sig: number[], at = 0) => sig.every((b, i) => bytes[at + i] === b);
+  if (starts([0x89, 0x50, 0x4e, 0x47])) return 'image/png';
+  if (starts([0x47, 0x49, 0x46, 0x38])) return 'image/gif';
+  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image/webp';
+  return 'image/jpeg';
 }
 
 /** A small, valid-looking JPEG whose middle depends only on the media id. */

@@ -13,7 +13,7 @@ import { signTikTokShopWebhook } from '../verify.js';
 import { FakeShopGate, type FakeEndpoint, type FakeTikTokShopCall } from './fake-shop-gate.js';
 import { routeFakeShopApi, type FakeShopRecords } from './fake-shop-routes.js';
 import { FakeTokens, type FakeRefresh } from './fake-shop-tokens.js';
-import { FakeShopWorld, fakeMediaBytes, type FakeConversation, type StoredMessage } from './fake-shop-world.js';
+import { FakeShopWorld, fakeMediaBytes, mediaContentType, type FakeConversation, type StoredMessage } from './fake-shop-world.js';
 
 export type { FakeEndpoint, FakeTikTokShopCall } from './fake-shop-gate.js';
 export type { FakeBuyer, FakeConversation } from './fake-shop-world.js';
@@ -54,7 +54,7 @@ export interface FakeTikTokShopWebhook {
   answer: string;
 }
 
-/** What the buyer sends: a type and its content; an image's bytes are served from the fake's media host. */
+/** What the buyer sends: a type and its content; an image's or video's bytes are served from the fake's media host. */
 export interface FakeBuyerMessage {
   type: string;
   content: Record<string, unknown>;
@@ -140,7 +140,10 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
 
   /** Keeps a media message's bytes and posts its notification. */
   async function push(conversationId: string, stored: StoredMessage, imageBytes: Uint8Array | undefined): Promise<FakePosted> {
-    if (stored.mediaId) world.media.set(stored.mediaId, imageBytes ?? fakeMediaBytes(stored.mediaId));
+    if (stored.mediaId) {
+      const bytes = imageBytes ?? fakeMediaBytes(stored.mediaId);
+      world.media.set(stored.mediaId, { bytes, contentType: mediaContentType(stored.type, bytes) });
+    }
     const media = stored.mediaId ? { mediaId: stored.mediaId } : {};
     if (!opts.bridgeUrl) return { status: 0, body: '', messageId: stored.id, ...media };
     const sent = await postWebhook(world.newMessageNotification(conversationId, stored));
