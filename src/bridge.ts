@@ -17,10 +17,12 @@ import { checkReadiness, type Readiness } from './http/admin.js';
 import { createHttpApp } from './http/app.js';
 import { createChannelIntake } from './intake/channel-intake.js';
 import { GenesysIntake } from './intake/genesys-intake.js';
+import { RefusalLog } from './intake/refusal-log.js';
 import { createJobRoutes } from './jobs/index.js';
 import type { Logger } from './logger.js';
 import { MediaProxy } from './media/proxy.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { Breakers } from './queue/breaker.js';
 import { Worker } from './queue/worker.js';
 import { openStore } from './store/open.js';
 
@@ -51,6 +53,8 @@ export interface ComposedBridge {
   routes: ReadonlyMap<string, JobRoute>;
   metrics: Metrics;
   connections: ConnectionDirectory;
+  /** Writes the refusals counted since the last line. */
+  close(): void;
   /** What wakes the consumer after jobs were stored (the Node worker); nothing by default. */
   onEnqueued(listener: () => void): void;
 }
@@ -84,7 +88,8 @@ export function composeBridge(opts: ComposeOptions): ComposedBridge {
     metrics,
     onEnqueued,
   });
-  const intakeDeps = { inbox: store, metrics, logger, onEnqueued, clock };
+  const refusals = new RefusalLog({ logger, clock });
+  const intakeDeps = { inbox: store, metrics, logger, onEnqueued, clock, refusals };
   const byChannel = new Map<ChannelModule, LinkedConnection['connection'][]>();
   for (const { channel, connection } of connections.values()) byChannel.set(channel, [...(byChannel.get(channel) ?? []), connection]);
   const app = createHttpApp({
@@ -102,6 +107,7 @@ export function composeBridge(opts: ComposeOptions): ComposedBridge {
     routes,
     metrics,
     connections,
+    close: () => refusals.close(),
     onEnqueued(next) {
       listener = next;
     },
@@ -168,7 +174,9 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     });
   const composed = composeBridge({ config, logger, store, clock, operations: store, readiness, ...(opts.channels ? { channels: opts.channels } : {}) });
   const { metrics } = composed;
-  const worker = new Worker({ store, routes: composed.routes, owner: `dmbridge-${randomUUID()}`, ...config.queue, clock, logger, metrics });
+  const owner = `dmbridge-${randomUUID()}`;
+  const breakers = new Breakers({ store, clock, instanceId: owner, logger });
+  const worker = new Worker({ store, routes: composed.routes, breakers, owner, ...config.queue, clock, logger, metrics });
   composed.onEnqueued(() => worker.notify());
   metrics.observeBacklog(async () => {
     const b = await store.backlog();
@@ -199,6 +207,7 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
     },
     async stop() {
       clearInterval(purgeTimer);
+      composed.close();
       await worker.stop();
       await store.close();
     },

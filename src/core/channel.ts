@@ -46,6 +46,11 @@ export interface ChannelWebhook<C extends Connection> {
    * are the channel's connections, for what the text shown to the agent depends on (a shop's order link).
    */
   parse(body: unknown, connections: readonly C[]): ParseResult;
+  /**
+   * A delivery's independent parts (a batch's entries), each a body `parse` takes on its own: the intake parses
+   * them a few at a time, so the largest batch never holds the event loop. Without it the body is parsed whole.
+   */
+  split?(body: unknown): unknown[];
   /** The answer once the delivery is stored (or deliberately ignored). */
   acknowledge(): Response;
   /** A subscription handshake on GET of the same path, if the platform has one. */

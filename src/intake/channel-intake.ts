@@ -8,8 +8,9 @@ import type { Clock } from '../core/clock.js';
 import type { Connection } from '../core/connection.js';
 import type { InboundEvent } from '../core/events.js';
 import { inboundBatch } from './inbound-batch.js';
+import { inSlices } from './yielding.js';
 import { refuse } from './refuse.js';
-import { receiveWebhook, type IntakeDeps, type WebhookSpec } from './webhook.js';
+import { ACCEPT_CHUNK, receiveWebhook, type IntakeDeps, type WebhookSpec } from './webhook.js';
 
 export interface ChannelIntake {
   readonly channel: ChannelModule;
@@ -43,17 +44,24 @@ export function createChannelIntake(channel: ChannelModule, connections: readonl
   const spec: WebhookSpec = {
     route,
     verify: (raw, headers) => verifier(raw, headers, clock()),
-    toBatch(body, signer) {
-      const { events, skipped } = channel.webhook.parse(body, connections);
-      for (const s of skipped) {
-        metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });
-        if (s.alert) logger.error({ channel: s.channel, detail: s.detail }, s.alert);
+    async *batches(body, signer) {
+      let routed: Array<{ connectionId: string; event: InboundEvent }> = [];
+      for await (const part of inSlices(channel.webhook.split?.(body) ?? [body])) {
+        const { events, skipped } = channel.webhook.parse(part, connections);
+        for (const s of skipped) {
+          metrics.eventsSkipped.inc({ channel: s.channel, reason: s.reason });
+          if (s.alert) logger.error({ channel: s.channel, detail: s.detail }, s.alert);
+        }
+        for (const event of events) {
+          const connection = connectionOf(event, signer);
+          if (connection) routed.push({ connectionId: connection.id, event });
+        }
+        if (routed.length >= ACCEPT_CHUNK) {
+          yield inboundBatch(routed);
+          routed = [];
+        }
       }
-      const routed = events.flatMap((event) => {
-        const connection = connectionOf(event, signer);
-        return connection ? [{ connectionId: connection.id, event }] : [];
-      });
-      return { ...inboundBatch(routed), emptyOutcome: 'nothing_to_store' };
+      yield { ...inboundBatch(routed), emptyOutcome: 'nothing_to_store' };
     },
     acknowledge: () => channel.webhook.acknowledge(),
   };

@@ -36,7 +36,6 @@ export class GenesysIntake {
     const { logger } = this.deps;
     return {
       route: ROUTE,
-      logFields: { connectionId: connection.id },
       verify(raw, headers) {
         const verdict = verifyGenesysSignature(raw, headers.get('x-hub-signature-256'), connection.genesys.webhookSecret);
         if (!verdict.ok) {
@@ -49,7 +48,7 @@ export class GenesysIntake {
         logger.debug({ connectionId: connection.id, variant: verdict.variant }, 'genesys signature verified');
         return { ok: true, signer: connection.genesys.webhookSecret };
       },
-      toBatch: (body) => ({ jobs: this.jobsFor(linked, body), customerMessages: [] }),
+      batches: (body) => [{ jobs: this.jobsFor(linked, body), customerMessages: [] }],
       acknowledge: () => Response.json({ status: 'accepted' }, { status: 200 }),
     };
   }
@@ -76,7 +75,9 @@ export class GenesysIntake {
           status: 'Failed',
           time: this.deps.clock(),
           reason: 'UnsupportedMessage',
-          message: `dmbridge cannot send this kind of message to ${channel.labels.platform} (${parsed.detail}). Send it as text or an attachment.`,
+          message: parsed.tooLarge
+            ? `This message is too large to send to ${channel.labels.platform} (${parsed.detail}). Send it shorter, or in several messages.`
+            : `dmbridge cannot send this kind of message to ${channel.labels.platform} (${parsed.detail}). Send it as text or an attachment.`,
         });
         return [receipt];
       }

@@ -9,12 +9,15 @@ import type { SignatureVerdict } from '../core/channel.js';
 import type { Inbox, InboxBatch } from '../core/store.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { RefusalLog } from './refusal-log.js';
 import { parseJsonBody, refuse } from './refuse.js';
 
 export interface IntakeDeps {
   inbox: Inbox;
   metrics: Metrics;
   logger: Logger;
+  /** Refused unauthenticated requests, counted and logged once per interval: a flood cannot fill the disk. */
+  refusals: RefusalLog;
   /** Called after jobs were stored, to wake the worker. */
   onEnqueued: () => void;
 }
@@ -27,10 +30,12 @@ export interface IntakeBatch extends InboxBatch {
 export interface WebhookSpec {
   /** The `route` label of `dmbridge_webhooks_total`. */
   route: string;
-  /** Extra log fields of a refusal (which connection's URL it came to). */
-  logFields?: Record<string, string>;
   verify(raw: Uint8Array, headers: Headers): SignatureVerdict;
-  toBatch(body: unknown, signer: string): IntakeBatch;
+  /**
+   * What to store, in batches as it is worked out: each is stored before the next is made, so a large webhook never
+   * holds all its jobs in memory at once, and the event loop gets its turn in between (src/intake/yielding.ts).
+   */
+  batches(body: unknown, signer: string): AsyncIterable<IntakeBatch> | Iterable<IntakeBatch>;
   acknowledge(): Response;
 }
 
@@ -41,7 +46,7 @@ export async function receiveWebhook(spec: WebhookSpec, deps: IntakeDeps, reques
   const verdict = spec.verify(raw, request.headers);
   if (!verdict.ok) {
     metrics.webhooks.inc({ route, outcome: `rejected_signature_${verdict.reason}` });
-    logger.warn({ route, ...spec.logFields, reason: verdict.reason }, 'webhook signature rejected');
+    deps.refusals.refused(route, `signature_${verdict.reason}`);
     return signatureRefusal(verdict);
   }
   const json = parseJsonBody(raw);
@@ -49,21 +54,44 @@ export async function receiveWebhook(spec: WebhookSpec, deps: IntakeDeps, reques
     metrics.webhooks.inc({ route, outcome: 'rejected_json' });
     return json.refusal;
   }
-  const batch = spec.toBatch(json.value, verdict.signer);
-  if (batch.jobs.length === 0) {
-    if (batch.emptyOutcome) metrics.webhooks.inc({ route, outcome: batch.emptyOutcome });
-    return spec.acknowledge();
-  }
+  let stored = 0;
+  let accepted = 0;
+  let emptyOutcome: string | undefined;
   try {
-    const result = await deps.inbox.accept(batch);
-    metrics.webhooks.inc({ route, outcome: result.accepted > 0 ? 'accepted' : 'duplicate' });
-    if (result.accepted > 0) deps.onEnqueued();
+    for await (const batch of spec.batches(json.value, verdict.signer)) {
+      emptyOutcome ??= batch.emptyOutcome;
+      for (const chunk of acceptChunks(batch)) {
+        accepted += (await deps.inbox.accept(chunk)).accepted;
+        stored += chunk.jobs.length;
+      }
+    }
   } catch (err) {
     metrics.webhooks.inc({ route, outcome: 'store_unavailable' });
     logger.error({ route, err }, 'could not store webhook events');
     return refuse('STORE_UNAVAILABLE', 'events could not be stored; retry later');
   }
+  if (stored === 0) {
+    if (emptyOutcome) metrics.webhooks.inc({ route, outcome: emptyOutcome });
+    return spec.acknowledge();
+  }
+  metrics.webhooks.inc({ route, outcome: accepted > 0 ? 'accepted' : 'duplicate' });
+  if (accepted > 0) deps.onEnqueued();
   return spec.acknowledge();
+}
+
+/**
+ * A large webhook is stored in several atomic writes of at most ACCEPT_CHUNK jobs, so no single commit holds the
+ * event loop for long (issue 12's budget). Nothing is acknowledged until every chunk is durable; when one fails the
+ * sender delivers the whole webhook again, and the chunks already stored are recognised as duplicates.
+ */
+export const ACCEPT_CHUNK = 250;
+
+function* acceptChunks(batch: IntakeBatch): Generator<InboxBatch> {
+  // A customer-message fact is one write too: they are spread over the chunks alike.
+  const count = Math.max(batch.jobs.length, batch.customerMessages.length);
+  for (let i = 0; i < count; i += ACCEPT_CHUNK) {
+    yield { jobs: batch.jobs.slice(i, i + ACCEPT_CHUNK), customerMessages: batch.customerMessages.slice(i, i + ACCEPT_CHUNK) };
+  }
 }
 
 function signatureRefusal(verdict: Extract<SignatureVerdict, { ok: false }>): Response {

@@ -36,7 +36,7 @@ export interface BreakerSettings {
 export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
   failureThreshold: 5,
   firstProbeIntervalMs: 2_000,
-  maxProbeIntervalMs: 60_000,
+  maxProbeIntervalMs: 10_000,
   probeLeaseMs: 30_000,
   recheckMs: 1_000,
 };
@@ -71,6 +71,12 @@ export class Breakers {
   private readonly settings: BreakerSettings;
   /** This instance's consecutive transient failures per target. */
   private readonly failures = new Map<string, number>();
+  /**
+   * Targets seen closed, until when that is trusted without reading the store again: a job per target would
+   * otherwise cost a store read. Shorter than the first probe interval, so an instance that missed another's opening
+   * is held by the pause (read for every job) until this runs out, then reads the open state.
+   */
+  private readonly closedUntil = new Map<string, number>();
   private probes = 0;
 
   constructor(private readonly deps: BreakerDeps) {
@@ -80,9 +86,13 @@ export class Breakers {
   /** Whether a job may call `target` now. */
   async admit(target: string): Promise<Admission> {
     const { store, clock, instanceId } = this.deps;
+    if (clock() < (this.closedUntil.get(target) ?? 0)) return { run: true, target };
     const open = await store.getRecord<OpenState>(NAMESPACE, target);
-    if (open === undefined) return { run: true, target };
     const now = clock();
+    if (open === undefined) {
+      this.closedUntil.set(target, now + Math.min(this.settings.recheckMs, this.settings.firstProbeIntervalMs / 2));
+      return { run: true, target };
+    }
     if (now < open.probeAt) return { run: false, target, until: open.probeAt };
     const owner = `${instanceId}:probe:${++this.probes}`;
     if (await store.acquireLock(lockName(target), owner, now + this.settings.probeLeaseMs)) {
@@ -127,8 +137,14 @@ export class Breakers {
     logger.warn({ target, failures, nextProbeInMs: this.settings.firstProbeIntervalMs }, 'breaker.opened');
   }
 
+  /** A probe that did not run after all (another target of its job held it back): the next job may probe. */
+  async release(admission: Admission): Promise<void> {
+    if (admission.run && admission.probe) await this.deps.store.releaseLock(lockName(admission.target), admission.probe.owner);
+  }
+
   private async open(target: string, intervalMs: number): Promise<void> {
     const { store, clock } = this.deps;
+    this.closedUntil.delete(target);
     const probeAt = clock() + intervalMs;
     await store.putRecord(NAMESPACE, target, { intervalMs, probeAt } satisfies OpenState, probeAt + FORGET_AFTER_MS);
     await store.pause(target, probeAt);

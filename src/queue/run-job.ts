@@ -1,20 +1,24 @@
 /**
  * Runs one taken job and decides its outcome (./outcome.ts), the same way for every consumer of the queue:
- * the job's kind and payload are checked first, pauses are honoured without counting an attempt, a pause a
- * failure asks for is recorded, and the handler's dead-letter hook runs before a job is given up. Settling the
+ * the job's kind and payload are checked first, pauses and open breakers are honoured without counting an attempt,
+ * a pause a failure asks for is recorded, the breaker of each target the job calls learns whether it answered, and
+ * the handler's dead-letter hook runs before a job is given up. Settling the
  * job itself (store, queue message) is left to the consumer.
  */
 import type { Clock } from '../core/clock.js';
-import { PermanentError } from '../core/errors.js';
+import { PermanentError, RetryableError } from '../core/errors.js';
 import type { JobRoute } from '../core/jobs.js';
 import type { Job, Pauses } from '../core/store.js';
 import type { Logger } from '../logger.js';
 import type { BackoffOptions } from './backoff.js';
+import type { Admission, Breakers } from './breaker.js';
 import { decideAfterRun, decideBeforeRun, type Decision } from './outcome.js';
 
 export interface RunJobDeps {
   routes: ReadonlyMap<string, JobRoute>;
   pauses: Pauses;
+  /** The breaker of every target a job calls (its pause keys); none: no breaker. */
+  breakers?: Breakers;
   clock: Clock;
   maxAttempts: number;
   backoff: BackoffOptions;
@@ -37,15 +41,24 @@ export async function runJob(job: Job, deps: RunJobDeps): Promise<Decision> {
   const { handler } = route;
   const state = { attempts: job.attempts, maxAttempts: deps.maxAttempts, now: deps.clock() };
   let decision: Decision | 'run';
+  let admissions: Admission[] = [];
   try {
     const pauseKeys = handler.pauseKeys?.(payload, job) ?? [];
     const pausedUntil = Math.max(0, ...(await Promise.all(pauseKeys.map((key) => deps.pauses.pausedUntil(key)))));
     decision = decideBeforeRun({ ...state, pausedUntil, pauseKeys });
+    if (decision === 'run' && deps.breakers) {
+      admissions = await Promise.all(pauseKeys.map((key) => deps.breakers!.admit(key)));
+      decision = heldByBreaker(admissions) ?? 'run';
+      if (decision !== 'run') await Promise.all(admissions.map((a) => deps.breakers!.release(a)));
+    }
   } catch (err) {
     decision = decideAfterRun({ ...state, error: toError(err), backoff: deps.backoff });
   }
   if (decision === 'run') {
     const error = await runHandler(() => handler.run(payload, job));
+    // The target did not answer (a timeout, a 5xx): its breaker counts it. A rate limit or a refusal is an answer.
+    const unanswered = error instanceof RetryableError && error.pauseKey === undefined;
+    await Promise.all(admissions.map((a) => (unanswered ? deps.breakers!.failed(a) : deps.breakers!.succeeded(a))));
     // The clock is read after the run: a Retry-After counts from the answer, not from when the call started.
     decision = decideAfterRun({ ...state, now: deps.clock(), error, backoff: deps.backoff });
   }
@@ -58,6 +71,15 @@ export async function runJob(job: Job, deps: RunJobDeps): Promise<Decision> {
     }
   }
   return decision;
+}
+
+/** While a target's breaker is open (or another job probes it), the job waits without counting an attempt. */
+function heldByBreaker(admissions: readonly Admission[]): Decision | undefined {
+  const held = admissions.filter((a): a is Extract<Admission, { run: false }> => !a.run);
+  if (held.length === 0) return undefined;
+  const until = Math.max(...held.map((a) => a.until));
+  const error = new Error(`waiting for ${held.map((a) => a.target).join(', ')}: its breaker is open until ${new Date(until).toISOString()}`);
+  return { action: 'retry', runAt: until, countAttempt: false, error, unexpected: false };
 }
 
 async function runHandler(run: () => Promise<void>): Promise<Error | undefined> {

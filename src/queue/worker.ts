@@ -11,11 +11,13 @@ import type { JobRoute } from '../core/jobs.js';
 import type { Job, LeasedQueue, Pauses } from '../core/store.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { Breakers } from './breaker.js';
 import { describeError, type Decision } from './outcome.js';
 import { runJob, type RunJobDeps } from './run-job.js';
 
 export interface WorkerOptions {
   store: LeasedQueue & Pauses;
+  breakers?: Breakers;
   routes: ReadonlyMap<string, JobRoute>;
   /** Unique per worker (process): the store lets only the lease owner settle a job. */
   owner: string;
@@ -55,6 +57,7 @@ export class Worker {
     this.runDeps = {
       routes: opts.routes,
       pauses: opts.store,
+      ...(opts.breakers ? { breakers: opts.breakers } : {}),
       clock: this.clock,
       maxAttempts: opts.maxAttempts,
       backoff: { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs, ...(opts.random ? { random: opts.random } : {}) },

@@ -6,7 +6,7 @@ import type { ChannelModule } from '../../core/channel.js';
 import { instagramConnectionSchema, type InstagramConnection } from './config.js';
 import { classifyGraphError } from './errors.js';
 import { GraphClient } from './graph-client.js';
-import { parseInstagramWebhook } from './parse.js';
+import { parseInstagramWebhook, splitInstagramWebhook } from './parse.js';
 import { createInstagramReplier } from './reply.js';
 import { answerMetaHandshake, verifyMetaSignature } from './verify.js';
 import { instagramReplyWindow } from './window.js';
@@ -36,7 +36,10 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     },
     signers: (connection) => [connection.appSecret, ...connection.extraAppSecrets],
     parse: (body) => parseInstagramWebhook(body),
-    // Meta expects a 200 for everything it should not redeliver, including items deliberately ignored.
+    // Meta batches up to 1000 entries per POST, each with many items
+    // (https://developers.facebook.com/docs/graph-api/webhooks/getting-started): each entry, and each slice of an
+    // entry's messaging items, is a delivery of its own to the parser.
+    split: splitInstagramWebhook,
     acknowledge: () => new Response('EVENT_RECEIVED', { status: 200, headers: { 'content-type': 'text/plain' } }),
     /**
      * Meta's subscription handshake: echo hub.challenge as the raw body when the verify token matches.

@@ -64,6 +64,28 @@ export function parseInstagramWebhook(body: unknown): ParseResult {
   return out;
 }
 
+const ITEMS_PER_PART = 50;
+
+/**
+ * The body as parts `parseInstagramWebhook` takes one by one with the same result: one entry each, an entry's
+ * `messaging` items in slices of ITEMS_PER_PART (its other fields with the first slice). Anything that is not a
+ * batch is one part.
+ */
+export function splitInstagramWebhook(body: unknown): unknown[] {
+  const entries = (body as { entry?: unknown } | null)?.entry;
+  if (!Array.isArray(entries)) return [body];
+  return entries.flatMap((entry: unknown) => {
+    const messaging = (entry as { messaging?: unknown } | null)?.messaging;
+    if (!Array.isArray(messaging) || messaging.length <= ITEMS_PER_PART) return [{ ...(body as object), entry: [entry] }];
+    const parts: unknown[] = [];
+    for (let i = 0; i < messaging.length; i += ITEMS_PER_PART) {
+      const slice = messaging.slice(i, i + ITEMS_PER_PART);
+      parts.push({ ...(body as object), entry: [i === 0 ? { ...(entry as object), messaging: slice } : { id: (entry as { id?: unknown }).id, time: (entry as { time?: unknown }).time, messaging: slice }] });
+    }
+    return parts;
+  });
+}
+
 function parseEntry(raw: unknown, out: ParseResult): void {
   const parsed = entrySchema.safeParse(raw);
   if (!parsed.success) return skip(out, 'malformed', describeIssue('entry', parsed.error));

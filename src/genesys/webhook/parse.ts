@@ -14,7 +14,8 @@ import { MAX_LIST_ITEMS, MAX_RENDERED_CHARS, MAX_TEXT_PARTS, STRICTEST_TEXT_LIMI
 export type GenesysOutboundParse =
   | { kind: 'command'; command: OutboundCommand }
   | { kind: 'ignore'; reason: 'receipt' | 'inbound_echo' | 'event_other'; genesysMessageId?: string }
-  | { kind: 'unsupported'; genesysMessageId: string; integrationId: string; customerId: string; detail: string }
+  /** `tooLarge`: the message is over a cap (limits.ts): the agent can send it shorter. */
+  | { kind: 'unsupported'; genesysMessageId: string; integrationId: string; customerId: string; detail: string; tooLarge?: true }
   | { kind: 'invalid'; detail: string };
 
 /** Who and what a notification is about: enough to send a receipt for it. */
@@ -73,12 +74,12 @@ export function parseGenesysOutbound(body: unknown): GenesysOutboundParse {
     return { kind: 'unsupported', ...envelope, detail: `Genesys message type ${JSON.stringify(type)} is not supported` };
   }
   // The text alone over the cap is refused before any content is read.
-  if ((notification.text?.length ?? 0) > MAX_RENDERED_CHARS) return { kind: 'unsupported', ...envelope, detail: tooLong() };
+  if ((notification.text?.length ?? 0) > MAX_RENDERED_CHARS) return { kind: 'unsupported', ...envelope, detail: tooLong(), tooLarge: true };
   const draft = readMessage(notification.text, listOf(notification.content));
   if (typeof draft === 'string') return { kind: 'unsupported', ...envelope, detail: draft };
   const built = withTimestamp(notification, (timestamp) => buildMessageCommand(envelope, timestamp, notification, draft));
   const overCaps = built.kind === 'command' && built.command.kind === 'message' ? renderedProblem(built.command) : undefined;
-  return overCaps === undefined ? built : { kind: 'unsupported', ...envelope, detail: overCaps };
+  return overCaps === undefined ? built : { kind: 'unsupported', ...envelope, detail: overCaps, tooLarge: true };
 }
 
 /** A lenient list: anything else reads as absent. */
