@@ -84,11 +84,13 @@ describe('answers worth another try', () => {
     expect(buyer.sends()).toHaveLength(1);
   });
 
-  it.each([[36009003], [36009007], [45101008]])('%i on every attempt: Failed ServerError once the attempts run out, dead-lettered', async (code) => {
-    const { receipt, dead } = await replyMeeting(code, MAX_ATTEMPTS);
+  it.each([[36009003], [36009007], [45101008]])('%i on every attempt: Failed ServerError once the attempts run out, dead-lettered; the next reply goes out', async (code) => {
+    const { buyer, receipt, dead } = await replyMeeting(code, MAX_ATTEMPTS);
     expect(receipt).toMatchObject({ status: 'Failed', reasons: [{ code: 'ServerError', message: expect.stringMatching(/temporary problem; the bridge retried/) }] });
     expect(receipt.reasons![0]!.message).toMatch(ref(code));
     expect(dead).toHaveLength(1);
+    // Once TikTok answers again: the success also resets the shop's breaker (it opens after 5 failures in a row).
+    expect((await receiptFor(world, await buyer.agentReplies('Sorry, here it is again: it left today.'))).status).toBe('Delivered');
   });
 
   it.each([
