@@ -1,8 +1,8 @@
 /**
  * The bridge → TikTok Shop Open API calls of one connection (tiktok-shop.md §2, §3): send, image upload, mark read,
- * conversations (lookup, the check before a reply, reopen), messages (a fresh media URL), the authorized shops. Every call is signed
- * (sign.ts), carries `app_key`, `timestamp` and — for shop data — `shop_cipher` in the query, and the header
- * `x-tts-access-token` (key fact 3). Every answer's `code` is checked, whatever the HTTP status.
+ * conversations (lookup, the check before a reply, reopen), messages (a fresh media URL), the authorized shops.
+ * Every call is signed (sign.ts), carries `app_key`, `timestamp` and — for shop data — `shop_cipher` in the query,
+ * and the header `x-tts-access-token` (key fact 3). Every answer's `code` is checked, whatever the HTTP status.
  *
  * Limits: 50 requests per second per API per shop (key fact 11): each instance spaces its calls of one API to
  * `maxRequestsPerSecond`; beyond that, TikTok's 429 / 36009002 and the daily quota 45101004 pause the shop on every
@@ -130,8 +130,10 @@ export class TikTokShopClient {
   }
 
   /**
-   * Before the first message of a reply, TikTok's own verdict is checked (reference §5 Window: "pre-check
-   * `can_send_message` and fail locally"): `false` refuses the reply before anything is sent. A conversation the
+   * Before the first message of a reply, TikTok's own verdict is checked: each conversation says whether the seller
+   * may write in it (`can_send_message`, https://partner.tiktokshop.com/docv2/page/650a589f0fcef602bf29fecf), and the
+   * reference's rule is to check it and fail locally (tiktok-shop.md §5 Window): `false` refuses the reply before
+   * anything is sent. A conversation the
    * bridge counts closed (`closedAt`) is then reopened with Create Conversation, and the id to send to returned.
    * Not among the newest conversations, or no buyer id: the reply is sent as it is, TikTok's answer (45109001) has
    * the last word.
