@@ -164,7 +164,7 @@ export interface Bridge {
 export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
-  const store = await openStore(config.store, { clock, postgres: config.postgres });
+  const store = await openStore(config.store, { clock, postgres: config.postgres, logger });
   const runsWorker = opts.worker !== false;
   const readiness = () =>
     checkReadiness({

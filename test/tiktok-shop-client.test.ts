@@ -5,9 +5,9 @@ import { tiktokShopConnectionSchema, type TikTokShopConnection } from '../src/ch
 import { startFakeTikTokShop, type FakeTikTokShop } from '../src/channels/tiktok-shop/sandbox/fake-tiktok-shop.js';
 import { textBody } from '../src/channels/tiktok-shop/send.js';
 import { signTikTokShopRequest } from '../src/channels/tiktok-shop/sign.js';
-import { PermanentError, RetryableError } from '../src/core/errors.js';
+import { PermanentError, PlatformRefusal, RetryableError } from '../src/core/errors.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { capturedLogger } from './helpers.js';
+import { capturedLogger, rejectionOf } from './helpers.js';
 
 const APP = { appKey: '68abcdefgh1ij', appSecret: 'tts-app-secret-for-tests' };
 const SHOP = '7494049642642441621';
@@ -129,19 +129,29 @@ describe('TikTokShopClient', () => {
     expect(fake.traffic.filter((t) => t.startsWith('GET /customer_service/202309/conversations'))).toHaveLength(3);
   });
 
-  it('reopens a closed conversation through Create Conversation with the buyer user id', async () => {
+  it('reopens a conversation the bridge counts closed through Create Conversation with the buyer user id', async () => {
     fake.closeConversation(CONVERSATION);
     const c = client();
-    expect(await c.reopen(CONVERSATION)).toBe(CONVERSATION);
+    expect(await c.prepareReply(CONVERSATION, { closedAt: Date.now() - 60_000 })).toBe(CONVERSATION);
     expect(fake.creates).toEqual([BUYER.userId]);
     await c.sendMessage(CONVERSATION, textBody('back again'));
     expect(fake.sends).toHaveLength(1);
   });
 
-  it('refuses to reopen when TikTok says the seller may not write to this buyer', async () => {
+  it('checks an open conversation without reopening it', async () => {
+    expect(await client().prepareReply(CONVERSATION)).toBe(CONVERSATION);
+    expect(fake.traffic.filter((t) => !t.startsWith('GET /authorization'))).toEqual(['GET /customer_service/202309/conversations → 0']);
+  });
+
+  it('refuses before sending when TikTok says the seller may not write in the conversation, as a platform refusal', async () => {
     fake.addConversation({ id: '7500000000000000001', buyer: { ...BUYER, userId: 'u-gone' }, canSendMessage: false });
-    await expect(client().reopen('7500000000000000001')).rejects.toMatchObject({ reason: 'MessageNotAllowed' });
+    const closed = await rejectionOf(client().prepareReply('7500000000000000001', { closedAt: Date.now() - 60_000 }));
+    expect(closed).toBeInstanceOf(PlatformRefusal);
+    expect(closed).toMatchObject({ reason: 'MessageNotAllowed', message: expect.stringMatching(/closed at .* last 30 days.*last 60 days/) });
+    const open = await rejectionOf(client().prepareReply('7500000000000000001'));
+    expect(open).toMatchObject({ name: 'PlatformRefusal', reason: 'MessageExpired', message: expect.stringMatching(/closed earlier than the bridge counted/) });
     expect(fake.creates).toEqual([]);
+    expect(fake.sends).toEqual([]);
   });
 
   it('finds the current URL of an image message', async () => {

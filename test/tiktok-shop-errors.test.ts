@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError, RetryableError } from '../src/core/errors.js';
+import { PermanentError, PlatformRefusal, RetryableError } from '../src/core/errors.js';
 import { TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from '../src/channels/tiktok-shop/errors.js';
 
 const SHOP = '7494049642642441621';
@@ -13,26 +13,27 @@ describe('classifyTikTokShopError', () => {
     expect(classifyTikTokShopError(200, JSON.stringify({ code: '0', request_id: 'r', data: {} }), ctx)).toBeUndefined();
   });
 
-  // Every row of tiktok-shop.md §3 Errors.
+  // Every row of tiktok-shop.md §3 Errors; `refusal`: the shop's rules said no (no dead letter), else an operator's matter.
   it.each([
-    [45109001, 'MessageExpired', /closed this conversation/],
-    [45109003, 'MessageNotAllowed', /last 30 days.*last 60 days.*return or refund/],
-    [45101006, 'MessageNotAllowed', /words its policies do not allow/],
-    [45101001, 'InvalidMessageStructure', /rejected the message as invalid \("m"\)/],
-    [45101002, 'InvalidMessageStructure', /return\/refund card/],
-    [45111017, 'InvalidMessageStructure', /coupon card/],
-    [45101003, 'InvalidDestination', /does not know this conversation/],
-    [45102007, 'InvalidDestination', /may not access this conversation/],
-    [45111001, 'MediaTypeNotAllowed', /does not support this kind of message/],
-    [105005, 'GeneralError', /Customer Service scope/],
-    [101000, 'GeneralError', /does not belong to this shop/],
-    [106013, 'GeneralError', /shop cipher/],
-    [106001, 'GeneralError', /request signature/],
-    [36009004, 'GeneralError', /credentials, the request time or the API version/],
-    [36009033, 'GeneralError', /IP allow list/],
-  ] as const)('%i is final: %s, with a sentence for the agent and the support reference', (code, reason, sentence) => {
+    [45109001, 'MessageExpired', /closed this conversation/, 'refusal'],
+    [45109003, 'MessageNotAllowed', /last 30 days.*last 60 days.*return or refund/, 'refusal'],
+    [45101006, 'MessageNotAllowed', /words its policies do not allow/, 'refusal'],
+    [45101001, 'InvalidMessageStructure', /rejected the message as invalid \("m"\)/, 'operator'],
+    [45101002, 'InvalidMessageStructure', /return\/refund card/, 'refusal'],
+    [45111017, 'InvalidMessageStructure', /coupon card/, 'refusal'],
+    [45101003, 'InvalidDestination', /does not know this conversation/, 'operator'],
+    [45102007, 'InvalidDestination', /may not access this conversation/, 'operator'],
+    [45111001, 'MediaTypeNotAllowed', /does not support this kind of message/, 'refusal'],
+    [105005, 'GeneralError', /Customer Service scope/, 'operator'],
+    [101000, 'GeneralError', /does not belong to this shop/, 'operator'],
+    [106013, 'GeneralError', /shop cipher/, 'operator'],
+    [106001, 'GeneralError', /request signature/, 'operator'],
+    [36009004, 'GeneralError', /credentials, the request time or the API version/, 'operator'],
+    [36009033, 'GeneralError', /IP allow list/, 'operator'],
+  ] as const)('%i is final: %s, with a sentence for the agent and the support reference (%s)', (code, reason, sentence, kind) => {
     const error = classifyTikTokShopError(200, answer(code), ctx);
     expect(error).toBeInstanceOf(PermanentError);
+    expect(error instanceof PlatformRefusal).toBe(kind === 'refusal');
     expect(error).not.toBeInstanceOf(TikTokShopTokenError);
     expect(error!.reason).toBe(reason);
     expect(error!.message).toMatch(sentence);

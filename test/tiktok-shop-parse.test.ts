@@ -123,8 +123,8 @@ describe('parseTikTokShopWebhook: context, echoes and noise', () => {
     expect(only<InboundMessage>('enter-from-product').attributes[TTS_ATTR.productId]).toBe('1729384756473829123');
   });
 
-  it('makes Seller Center replies, auto replies and the chat bot echoes of the conversation, never buyer messages', () => {
-    for (const [name, source] of [['seller-center-reply', 'CUSTOMER_SERVICE'], ['shop-auto-reply', 'SHOP'], ['robot', 'ROBOT']] as const) {
+  it('makes Seller Center replies and auto replies echoes of the conversation, never buyer messages', () => {
+    for (const [name, source] of [['seller-center-reply', 'CUSTOMER_SERVICE'], ['shop-auto-reply', 'SHOP']] as const) {
       const echo = only<InboundEcho>(name);
       expect(echo).toMatchObject({ kind: 'echo', customerId: CONVERSATION, threadId: CONVERSATION, source });
       expect(echo.dedupeKey).toBe(`tiktok-shop:${SHOP}:echo:${echo.messageId}`);
@@ -132,8 +132,9 @@ describe('parseTikTokShopWebhook: context, echoes and noise', () => {
     expect(only<InboundEcho>('seller-center-reply').text).toBe('Hi, it ships today.');
   });
 
-  it('skips system notices, invisible messages, agent changes and creator chats', () => {
+  it('skips the chat bot, system notices, invisible messages, agent changes and creator chats', () => {
     for (const [name, reason] of [
+      ['robot', 'bot_message'],
       ['allocated-service', 'system_message'],
       ['notification', 'system_message'],
       ['invisible', 'invisible'],

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OutboundMessageCommand } from '../src/core/commands.js';
-import { PermanentError } from '../src/core/errors.js';
+import { PlatformRefusal } from '../src/core/errors.js';
 import { TTS_TEXT_LIMIT, buildTikTokShopSendSteps, imageBody, splitTikTokShopText, textBody } from '../src/channels/tiktok-shop/send.js';
 
 function command(over: Partial<OutboundMessageCommand> = {}): OutboundMessageCommand {
@@ -69,12 +69,13 @@ describe('buildTikTokShopSendSteps', () => {
     expect(imageBody({ url: 'https://p16/x', width: 1280, height: 720 })).toEqual({ type: 'IMAGE', content: '{"url":"https://p16/x","width":1280,"height":720}' });
   });
 
-  it('refuses video, files, other image types and images over 10 MB before anything is sent', () => {
+  it('refuses video, files, other image types and images over 10 MB before anything is sent, as the platform rules', () => {
     const refused = (attachments: OutboundMessageCommand['attachments']) => {
       try {
         buildTikTokShopSendSteps(command({ text: 'hi', attachments }));
       } catch (err) {
-        return err as PermanentError;
+        expect(err).toBeInstanceOf(PlatformRefusal);
+        return err as PlatformRefusal;
       }
       throw new Error('not refused');
     };
@@ -85,6 +86,6 @@ describe('buildTikTokShopSendSteps', () => {
   });
 
   it('refuses a message with nothing to send', () => {
-    expect(() => buildTikTokShopSendSteps(command({ text: '  ' }))).toThrow(PermanentError);
+    expect(() => buildTikTokShopSendSteps(command({ text: '  ' }))).toThrow(PlatformRefusal);
   });
 });

@@ -1,10 +1,6 @@
 /**
- * The entry file of each function, relative to the repository root: the one place the stack takes them from.
- *
- * STAND-IN: the Lambda entries (src/entry/lambda-http.ts, src/entry/lambda-sqs.ts, src/entry/lambda-media.ts)
- * are written once the new composition root (composeBridge in src/bridge.ts) is merged. Until then every
- * function bundles the test-only stand-in, which fails every invocation: the stack synthesizes and its tests
- * run, but a deployment of it does nothing. Switch these three paths to the real entries then.
+ * The entry file of each function, relative to the repository root: the one place the CDK app and the
+ * benchmark take them from (bundled by ./bundle.ts).
  */
 export interface LambdaEntries {
   /** The Hono app behind API Gateway: verify, dedupe, enqueue, answer. */
@@ -15,6 +11,8 @@ export interface LambdaEntries {
   media: string;
 }
 
-const STAND_IN = 'test/aws/lambda-stand-in.ts';
-
-export const LAMBDA_ENTRIES: LambdaEntries = { ingress: STAND_IN, worker: STAND_IN, media: STAND_IN };
+export const LAMBDA_ENTRIES: LambdaEntries = {
+  ingress: 'src/entry/lambda-http.ts',
+  worker: 'src/entry/lambda-sqs.ts',
+  media: 'src/entry/lambda-media.ts',
+};

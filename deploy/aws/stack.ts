@@ -15,26 +15,24 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import { HttpApi, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Architecture, FunctionUrlAuthType, InvokeMode, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, FunctionUrlAuthType, InvokeMode, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { join } from 'node:path';
+import { CHANNELS } from '../../src/channels/index.js';
+import { FUNCTION_ENV } from '../../src/entry/lambda-env.js';
 import { TABLE_KEY, TABLE_TTL_ATTRIBUTE } from '../../src/store/dynamodb/table.js';
 import { QUEUE, VISIBILITY_TIMEOUT_FACTOR } from '../../src/store/sqs/queue.js';
 import { BridgeAlarms } from './alarms.js';
-import type { LambdaEntries } from './entries.js';
-import { FUNCTION_ENV } from './environment.js';
+import type { FunctionName } from './bundle.js';
 
 export interface DmbridgeStackProps extends StackProps {
-  /** The repository root: entries are relative to it, and its package-lock.json pins what is bundled. */
-  projectRoot: string;
-  entries: LambdaEntries;
+  /** Each function's bundle folder (./bundle.ts: index.mjs exporting `handler`), deployed as it is. */
+  code: Record<FunctionName, string>;
   /** Name of an existing Secrets Manager secret holding the configuration; without it the stack creates one to fill. */
   configSecretName?: string;
   /** Where the alarm topic sends mail (confirm the subscription); without it, subscribe to the topic yourself. */
@@ -43,18 +41,15 @@ export interface DmbridgeStackProps extends StackProps {
 
 /** Just under API Gateway's 30-second integration limit; the dedupe claim hold (CLAIM_HOLD_MS) outlasts it. */
 const INGRESS_TIMEOUT = Duration.seconds(29);
+/** Above `queue.leaseMs` (30 s by default): the worker starts no job in the last `queue.leaseMs` of an invocation. */
 const WORKER_TIMEOUT = Duration.seconds(60);
 /** Streams up to 25 MB from the platform to Genesys. */
 const MEDIA_TIMEOUT = Duration.seconds(60);
 /** Messages per worker invocation: SQS's maximum for FIFO event sources. */
 const WORKER_BATCH_SIZE = 10;
 
-/** The webhook routes of src/http/app.ts that the operator registers with Meta, TikTok and Genesys. */
-const WEBHOOK_PATHS = {
-  instagram: '/webhooks/instagram',
-  tiktok: '/webhooks/tiktok',
-  genesys: '/webhooks/genesys/{connectionId}',
-};
+/** The route of src/http/app.ts that each Genesys Open Messaging integration sends its agents' replies to. */
+const GENESYS_WEBHOOK_PATH = '/webhooks/genesys/{connectionId}';
 
 export class DmbridgeStack extends Stack {
   constructor(scope: Construct, id: string, props: DmbridgeStackProps) {
@@ -97,34 +92,21 @@ export class DmbridgeStack extends Stack {
       [FUNCTION_ENV.queueUrl]: queue.queueUrl,
       [FUNCTION_ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
     };
-    const bundled = (name: string, entry: string, settings: { description: string; timeout: Duration; memorySize: number; environment: Record<string, string> }) => {
-      const fn = new NodejsFunction(this, name, {
+    const bundled = (name: string, dir: string, settings: { description: string; timeout: Duration; memorySize: number; environment: Record<string, string> }) => {
+      const fn = new LambdaFunction(this, name, {
         ...settings,
-        entry: join(props.projectRoot, entry),
-        handler: 'handler',
-        projectRoot: props.projectRoot,
-        depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+        code: Code.fromAsset(dir),
+        handler: 'index.handler',
         runtime: Runtime.NODEJS_22_X,
         architecture: Architecture.ARM_64,
         logGroup: new LogGroup(this, `${name}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
-        bundling: {
-          format: OutputFormat.ESM,
-          target: 'node22',
-          minify: true,
-          sourceMap: false,
-          mainFields: ['module', 'main'],
-          // pino and other CommonJS code call require() on Node's built-ins, which an ESM bundle lacks.
-          banner: "import { createRequire as __dmbridgeCreateRequire } from 'node:module'; const require = __dmbridgeCreateRequire(import.meta.url);",
-          // The SQL engines are never selected on Lambda; the AWS SDK is bundled at the pinned version.
-          externalModules: ['better-sqlite3', 'pg', 'pg-native'],
-        },
       });
       table.grantReadWriteData(fn);
       config.grantRead(fn);
       return fn;
     };
 
-    const media = bundled('Media', props.entries.media, {
+    const media = bundled('Media', props.code.media, {
       description: 'dmbridge media: streams GET /media/{token} from the platform',
       timeout: MEDIA_TIMEOUT,
       memorySize: 512,
@@ -134,7 +116,7 @@ export class DmbridgeStack extends Stack {
     const mediaUrl = media.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
 
     const withMedia = { ...environment, [FUNCTION_ENV.mediaBaseUrl]: mediaUrl.url };
-    const ingress = bundled('Ingress', props.entries.ingress, {
+    const ingress = bundled('Ingress', props.code.ingress, {
       description: 'dmbridge ingress: verifies, dedupes and enqueues webhooks, then answers',
       timeout: INGRESS_TIMEOUT,
       memorySize: 1024,
@@ -142,7 +124,7 @@ export class DmbridgeStack extends Stack {
     });
     queue.grantSendMessages(ingress);
 
-    const worker = bundled('Worker', props.entries.worker, {
+    const worker = bundled('Worker', props.code.worker, {
       description: 'dmbridge worker: runs the queued jobs (to Genesys, to the platforms)',
       timeout: WORKER_TIMEOUT,
       memorySize: 1024,
@@ -157,6 +139,10 @@ export class DmbridgeStack extends Stack {
       description: 'dmbridge webhooks (Instagram, TikTok, Genesys)',
       defaultIntegration: new HttpLambdaIntegration('Ingress', ingress, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 }),
     });
+    // The configuration is the same for every function, so each must resolve all its ${…} references. The media
+    // function mints no media links, and its own URL cannot be in its environment (the URL depends on the
+    // function): it gets the API's, where the ingress would serve a link too (buffered, so up to 6 MB).
+    media.addEnvironment(FUNCTION_ENV.mediaBaseUrl, api.apiEndpoint);
 
     const alarms = new Topic(this, 'Alarms', { displayName: 'dmbridge alarms' });
     if (props.alarmEmail) alarms.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -169,16 +155,15 @@ export class DmbridgeStack extends Stack {
     });
 
     const webhook = (path: string) => `${api.apiEndpoint}${path}`;
-    new CfnOutput(this, 'InstagramWebhookUrl', {
-      value: webhook(WEBHOOK_PATHS.instagram),
-      description: 'Meta App Dashboard > Instagram > Webhooks: the callback URL (with the verify token of your configuration)',
-    });
-    new CfnOutput(this, 'TikTokWebhookUrl', {
-      value: webhook(WEBHOOK_PATHS.tiktok),
-      description: 'TikTok for Developers > your app > Webhooks: the callback URL',
-    });
+    // One output per registered channel (src/channels/index.ts): the URL to register with that platform.
+    for (const channel of CHANNELS) {
+      new CfnOutput(this, `${channel.labels.platform.replace(/[^A-Za-z0-9]/g, '')}WebhookUrl`, {
+        value: webhook(channel.webhook.path),
+        description: `${channel.labels.platform}: the webhook callback URL to register with the platform (docs/deploying.md, AWS)`,
+      });
+    }
     new CfnOutput(this, 'GenesysWebhookUrl', {
-      value: webhook(WEBHOOK_PATHS.genesys),
+      value: webhook(GENESYS_WEBHOOK_PATH),
       description: 'Genesys Cloud > Open Messaging integration > Outbound Notification Webhook URL, with {connectionId} replaced by the connection id',
     });
     new CfnOutput(this, 'MediaBaseUrl', { value: mediaUrl.url, description: 'Media links handed to Genesys start with this URL' });

@@ -10,7 +10,9 @@ import { CHANNELS } from '../channels/index.js';
 import type { ChannelModule } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
 import { genesysConfigSchema } from '../genesys/config.js';
+import { dynamodbOptionsSchema } from '../store/dynamodb/options.js';
 import { postgresOptionsSchema } from '../store/postgres/options.js';
+import { sqsOptionsSchema } from '../store/sqs/options.js';
 import { configProblems } from './checks.js';
 import { formatPath } from './paths.js';
 import { hideReferences, referenceProblems, restoreReferences } from './references.js';
@@ -19,9 +21,19 @@ import { knownKeysAt, nearestKey } from './suggest.js';
 const storeUrl = z
   .string()
   .refine(
-    (s) => s.startsWith('sqlite:') || s.startsWith('postgres://') || s.startsWith('postgresql://'),
-    'must be sqlite:<path> (for example sqlite:./data/dmbridge.db) or postgres://user:password@host:5432/database',
+    (s) => s === 'aws' || s.startsWith('sqlite:') || s.startsWith('postgres://') || s.startsWith('postgresql://'),
+    'must be sqlite:<path> (for example sqlite:./data/dmbridge.db), postgres://user:password@host:5432/database, ' +
+      'or aws (the AWS Lambda profile, with the dynamodb: and sqs: sections)',
   );
+
+/** `store: aws` and the `dynamodb:` and `sqs:` sections go together: each without the others is a mistake. */
+function checkAwsStoreSections(config: { store: string; dynamodb?: unknown; sqs?: unknown }, ctx: z.RefinementCtx): void {
+  const aws = config.store === 'aws';
+  for (const key of ['dynamodb', 'sqs'] as const) {
+    if (aws && config[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required with store: aws' });
+    if (!aws && config[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only used with store: aws' });
+  }
+}
 
 const queue = z
   .strictObject({
@@ -67,6 +79,9 @@ export function configSchemaFor(channels: readonly ChannelModule[]) {
     server,
     store: storeUrl.default('sqlite:./data/dmbridge.db'),
     postgres: postgresOptionsSchema,
+    /** The AWS profile's state table and job queues (store: aws). */
+    dynamodb: dynamodbOptionsSchema.optional(),
+    sqs: sqsOptionsSchema.optional(),
     /** Dedupe keys are kept at least this long; platforms retry for up to 72 h, so 7 days leaves room (./checks.ts checks every connection). */
     dedupeRetentionDays: z.number().min(7, 'must be at least 7 days').default(7),
     log: z
@@ -86,7 +101,7 @@ export function configSchemaFor(channels: readonly ChannelModule[]) {
           seen.add(c.id);
         });
       }),
-  });
+  }).superRefine(checkAwsStoreSections);
 }
 
 /** The schema over the registered channels. */

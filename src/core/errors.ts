@@ -64,6 +64,17 @@ export class PlatformRefusal extends PermanentError {
 }
 
 /**
+ * The store's data is damaged (a corrupt SQLite file): no retry can fix it, and every later write would be
+ * acknowledged into a store that delivers nothing. The message is the sentence the operator reads: what is
+ * damaged and what to do. `dmbridge serve` refuses to start on such a store; a store that becomes damaged while
+ * running refuses every later call with this error, so webhooks are answered 503 (the platforms deliver them
+ * again) and the readiness probe fails.
+ */
+export class StoreCorruptError extends Error {
+  override readonly name = 'StoreCorruptError';
+}
+
+/**
  * Stable, greppable codes for every refusal the bridge makes, with the HTTP status it answers.
  * docs/errors.md explains each one.
  */

@@ -1,5 +1,6 @@
 /** What every `dmbridge` command shares: the configuration file, exit codes, and writing for a terminal. */
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { StoreCorruptError } from '../core/errors.js';
 
 /** Exit codes (documented in `dmbridge --help` and docs/configuration.md). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -37,5 +38,7 @@ export function print(line = ''): void {
 export function exitFor(err: unknown): { code: number; message: string } {
   if (err instanceof ConfigError) return { code: EXIT.usage, message: err.message };
   if (err instanceof UsageError) return { code: EXIT.usage, message: `${err.message}\nRun "dmbridge --help" for usage.` };
+  // The sentence says which file and what to do; a stack trace would only hide it.
+  if (err instanceof StoreCorruptError) return { code: EXIT.failed, message: err.message };
   return { code: EXIT.failed, message: (err as Error)?.stack ?? String(err) };
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { CHANNELS } from '../channels/index.js';
 import type { Config } from '../config/index.js';
 import type { DoctorCheck } from '../core/doctor.js';
+import { StoreCorruptError } from '../core/errors.js';
 import { GenesysTokenProvider } from '../genesys/auth.js';
 import { checkGenesys } from '../genesys/doctor.js';
 import { GenesysPlatformApi } from '../genesys/platform-api.js';
@@ -27,12 +28,7 @@ export async function doctor(config: Config, opts: { json: boolean }): Promise<n
     store = await openStore(config.store, { postgres: config.postgres });
     checks.push(...(await storeChecks(store, config)));
   } catch (err) {
-    checks.push({
-      name: 'store: reachable',
-      ok: false,
-      detail: `${maskUrl(config.store)} could not be opened: ${(err as Error).message}`,
-      fix: 'Check the store URL, that the database or directory exists and that this user may write to it.',
-    });
+    checks.push(storeNotOpened(config, err));
   }
   const tokens = new GenesysTokenProvider({ config: config.genesys, logger });
   const api = new GenesysPlatformApi({ config: config.genesys, tokens, logger });
@@ -48,6 +44,19 @@ export async function doctor(config: Config, opts: { json: boolean }): Promise<n
   if (opts.json) print(JSON.stringify(checks, null, 2));
   else for (const line of checklist(checks)) print(line);
   return checks.every((c) => c.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/** Why the store could not be opened; a damaged file's error already says what to do. */
+function storeNotOpened(config: Config, err: unknown): DoctorCheck {
+  if (err instanceof StoreCorruptError) {
+    return { name: 'store: not corrupt', ok: false, detail: err.message, fix: 'Restore the store from a backup, or move the damaged file aside to start empty.' };
+  }
+  return {
+    name: 'store: reachable',
+    ok: false,
+    detail: `${maskUrl(config.store)} could not be opened: ${(err as Error).message}`,
+    fix: 'Check the store URL, that the database or directory exists and that this user may write to it.',
+  };
 }
 
 async function storeChecks(store: Store, config: Config): Promise<DoctorCheck[]> {

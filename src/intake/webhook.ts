@@ -6,6 +6,7 @@
  * so the Node server and a Lambda handler share it.
  */
 import type { SignatureVerdict } from '../core/channel.js';
+import { StoreCorruptError } from '../core/errors.js';
 import type { Inbox, InboxBatch } from '../core/store.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -66,8 +67,10 @@ export async function receiveWebhook(spec: WebhookSpec, deps: IntakeDeps, reques
       }
     }
   } catch (err) {
-    metrics.webhooks.inc({ route, outcome: 'store_unavailable' });
-    logger.error({ route, err }, 'could not store webhook events');
+    // A corrupt store said so once, loudly, when it broke; a line per refused webhook would only bury that line.
+    const corrupt = err instanceof StoreCorruptError;
+    metrics.webhooks.inc({ route, outcome: corrupt ? 'store_corrupt' : 'store_unavailable' });
+    if (!corrupt) logger.error({ route, err }, 'could not store webhook events');
     return refuse('STORE_UNAVAILABLE', 'events could not be stored; retry later');
   }
   if (stored === 0) {

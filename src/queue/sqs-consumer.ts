@@ -14,6 +14,9 @@
  *   messages in the batch are not run and are reported failed, so the failure holds back only its own
  *   conversation; they are made visible again at once so they do not wait out the queue's visibility timeout
  *   (the group stays held by its invisible head).
+ * - A message is started only while `mayStart()` says so (the invocation is far enough from its deadline):
+ *   an invocation that times out settles nothing, so its finished jobs would run again. The messages not
+ *   started are reported failed and made visible again, still in order, for the next invocation.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -23,11 +26,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Job } from '../core/store.js';
-
-import { describeError, type Decision } from './outcome.js';
+import type { Metrics } from '../metrics.js';
 import { decodeJob } from '../store/sqs/message.js';
 import type { SqsConsumerOptions } from '../store/sqs/open.js';
-
+import { describeError, type Decision } from './outcome.js';
 
 /**
  * A visibility timeout may reach 12 hours from the receive, which happened a little before this invocation; a
@@ -40,7 +42,22 @@ const MAX_ERROR_CHARS = 4000;
 
 type Outcome = 'done' | 'failed';
 
-export async function consumeSqsBatch(event: SQSEvent, run: (job: Job) => Promise<Decision>, opts: SqsConsumerOptions): Promise<SQSBatchResponse> {
+export interface ConsumeOptions {
+  /** Counts settled jobs in `dmbridge_jobs_total` and their latency, as the Node worker does. */
+  metrics?: Metrics;
+  /** Asked before each message: false once the invocation is too close to its deadline to run another job. */
+  mayStart?: () => boolean;
+}
+
+type Consumer = SqsConsumerOptions & ConsumeOptions;
+
+export async function consumeSqsBatch(
+  event: SQSEvent,
+  run: (job: Job) => Promise<Decision>,
+  queue: SqsConsumerOptions,
+  options: ConsumeOptions = {},
+): Promise<SQSBatchResponse> {
+  const opts: Consumer = { ...queue, ...options };
   const groups = new Map<string, SQSRecord[]>();
   for (const record of event.Records) {
     const groupId = record.attributes.MessageGroupId ?? record.messageId;
@@ -50,9 +67,15 @@ export async function consumeSqsBatch(event: SQSEvent, run: (job: Job) => Promis
   return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
 }
 
-/** Returns the records to report failed: the first failure and every record after it. */
-async function consumeGroup(records: SQSRecord[], run: (job: Job) => Promise<Decision>, opts: SqsConsumerOptions): Promise<SQSRecord[]> {
+/** Returns the records to report failed: the first failure (or the first not started) and every record after it. */
+async function consumeGroup(records: SQSRecord[], run: (job: Job) => Promise<Decision>, opts: Consumer): Promise<SQSRecord[]> {
   for (const [i, record] of records.entries()) {
+    if (opts.mayStart && !opts.mayStart()) {
+      const held = records.slice(i);
+      opts.logger.warn({ messages: held.length }, 'invocation near its deadline: messages left for the next one');
+      await showAgain(held, opts);
+      return held;
+    }
     if ((await consumeRecord(record, run, opts)) === 'done') continue;
     const held = records.slice(i + 1);
     await showAgain(held, opts);
@@ -61,7 +84,7 @@ async function consumeGroup(records: SQSRecord[], run: (job: Job) => Promise<Dec
   return [];
 }
 
-async function consumeRecord(record: SQSRecord, run: (job: Job) => Promise<Decision>, opts: SqsConsumerOptions): Promise<Outcome> {
+async function consumeRecord(record: SQSRecord, run: (job: Job) => Promise<Decision>, opts: Consumer): Promise<Outcome> {
   const decoded = decodeJob(record.body);
   const log = opts.logger.child({ messageId: record.messageId, ...(decoded.ok ? { jobId: decoded.job.id, kind: decoded.job.kind } : {}) });
   try {
@@ -75,6 +98,8 @@ async function consumeRecord(record: SQSRecord, run: (job: Job) => Promise<Decis
     const decision = await run(job);
     switch (decision.action) {
       case 'complete':
+        opts.metrics?.jobs.inc({ kind: job.kind, outcome: 'done' });
+        opts.metrics?.jobLatency.observe({ kind: job.kind }, Math.max(0, opts.clock() - job.createdAt) / 1000);
         return 'done';
       case 'retry': {
         if (!decision.countAttempt) await opts.attempts.uncountRun(job.id);
@@ -84,11 +109,13 @@ async function consumeRecord(record: SQSRecord, run: (job: Job) => Promise<Decis
         if (!decision.countAttempt) log.info(fields, 'job waits for a pause');
         else if (decision.unexpected) log.error(fields, 'job failed unexpectedly; will retry');
         else log.warn(fields, 'job failed; will retry');
+        opts.metrics?.jobs.inc({ kind: job.kind, outcome: decision.countAttempt ? 'retry' : 'paused' });
         return 'failed';
       }
       case 'dead':
         await deadLetter(record, describeError(decision.error), attempts + 1, opts);
         log.error({ err: decision.error, attempts: attempts + 1 }, 'job dead-lettered');
+        opts.metrics?.jobs.inc({ kind: job.kind, outcome: 'dead' });
         await opts.attempts.forget(job.id).catch((err: unknown) => log.warn({ err }, 'attempt counter of a dead-lettered job not removed'));
         return 'done';
     }

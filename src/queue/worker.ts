@@ -5,8 +5,26 @@
  *
  * Handlers must finish well within `leaseMs` (give their HTTP calls a shorter timeout): once a lease expires,
  * another worker may retake the job and this worker can no longer settle it.
+ *
+ * SETTLE RETRIES. A settle that fails (a database connection broken mid-flush, a SQLite lock held past its
+ * timeout) is tried again in a new transaction — on PostgreSQL on another pooled connection, the broken one having
+ * been discarded — after 25, 50, 100 … ms (at most 1 s apart), for as long as the job's lease lasts. Only when the
+ * store stays unable to record the outcome until the lease ends does the job run again (a duplicate).
+ *
+ * Why here and not in the PostgreSQL engine: the deadline is the job's lease, which only the worker knows (when it
+ * asked and for how long); the engine's group commit fails a whole batch of many callers' writes, and replaying
+ * accepts or leases blindly is not safe the way a settle is. So every engine gets the retry, and keeps no policy.
+ *
+ * Why a retry never settles twice: a settle applies only while its owner holds an unexpired lease (the store's
+ * check, in its SQL). If the attempt that failed did commit (the connection broke after COMMIT, before the answer),
+ * the retry finds the job done, dead, pending, or leased under another owner, and changes nothing. For that the
+ * owner names one lease call (`<owner>/<n>`), not the worker: with one name per worker, a retry whose lost first
+ * attempt had put the job back to pending could settle it again after this same worker leased it anew, while its
+ * new run was still going.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../core/clock.js';
+import { StoreCorruptError } from '../core/errors.js';
 import type { JobRoute } from '../core/jobs.js';
 import type { Job, LeasedQueue, Pauses } from '../core/store.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -19,7 +37,7 @@ export interface WorkerOptions {
   store: LeasedQueue & Pauses;
   breakers?: Breakers;
   routes: ReadonlyMap<string, JobRoute>;
-  /** Unique per worker (process): the store lets only the lease owner settle a job. */
+  /** Unique per worker (process); each lease call owns its jobs as `<owner>/<n>` (see SETTLE RETRIES). */
   owner: string;
   concurrency: number;
   leaseMs: number;
@@ -37,6 +55,16 @@ export interface WorkerOptions {
 /** What a settled job counts as in `dmbridge_jobs_total`. */
 type Outcome = 'done' | 'retry' | 'paused' | 'dead';
 
+/** A job this worker holds: the lease call's owner name, and when the lease ends at the earliest (epoch ms). */
+interface Lease {
+  job: Job;
+  owner: string;
+  endsAt: number;
+}
+
+const SETTLE_RETRY_FIRST_MS = 25;
+const SETTLE_RETRY_MAX_MS = 1000;
+
 export class Worker {
   private readonly opts: WorkerOptions;
   private readonly clock: Clock;
@@ -49,6 +77,7 @@ export class Worker {
   private wakeRequested = false;
   private wakeSleeper: (() => void) | undefined;
   private progressAt = 0;
+  private leaseCalls = 0;
 
   constructor(opts: WorkerOptions) {
     this.opts = opts;
@@ -98,7 +127,7 @@ export class Worker {
     while (this.running) {
       this.wakeRequested = false;
       const free = this.opts.concurrency - this.inFlight.size;
-      if (free > 0) for (const job of await this.leaseUpTo(free)) this.track(job);
+      if (free > 0) for (const lease of await this.leaseUpTo(free)) this.track(lease);
       // Every finished job wakes the loop, so a backlog is leased as fast as slots free up; pollMs only
       // matters when nothing runnable was left (retries and pauses coming due, jobs from other instances).
       await this.sleep();
@@ -106,11 +135,16 @@ export class Worker {
   }
 
   /** Store errors (locked, unavailable) are logged; the loop tries again after pollMs. */
-  private async leaseUpTo(limit: number): Promise<Job[]> {
+  private async leaseUpTo(limit: number): Promise<Lease[]> {
+    const owner = `${this.opts.owner}/${++this.leaseCalls}`;
+    // Read before the call: the store's own "now" is later, so its lease ends no earlier than this.
+    const endsAt = this.clock() + this.opts.leaseMs;
     try {
-      return await this.opts.store.lease({ owner: this.opts.owner, limit, leaseMs: this.opts.leaseMs });
+      const jobs = await this.opts.store.lease({ owner, limit, leaseMs: this.opts.leaseMs });
+      return jobs.map((job) => ({ job, owner, endsAt }));
     } catch (err) {
-      this.log.error({ err }, 'lease failed');
+      // A corrupt store logged it once, when it broke; it refuses every lease from then on.
+      if (!(err instanceof StoreCorruptError)) this.log.error({ err }, 'lease failed');
       return [];
     }
   }
@@ -129,8 +163,8 @@ export class Worker {
     });
   }
 
-  private track(job: Job): void {
-    const done: Promise<void> = this.process(job).finally(() => {
+  private track(lease: Lease): void {
+    const done: Promise<void> = this.process(lease).finally(() => {
       this.inFlight.delete(done);
       this.notify();
     });
@@ -138,33 +172,53 @@ export class Worker {
   }
 
   /** Never rejects: a store error while settling is logged, and the job is retaken when its lease expires. */
-  private async process(job: Job): Promise<void> {
+  private async process(lease: Lease): Promise<void> {
+    const { job } = lease;
     try {
-      await this.runAndSettle(job);
+      await this.runAndSettle(lease);
     } catch (err) {
+      // A corrupt store said so once, when it broke; a line per job in flight would bury that line.
+      if (err instanceof StoreCorruptError) return;
       this.log.error({ err, jobId: job.id, kind: job.kind }, 'job could not be settled; it runs again after its lease expires');
     }
   }
 
-  private async runAndSettle(job: Job): Promise<void> {
+  private async runAndSettle(lease: Lease): Promise<void> {
+    const { job, owner } = lease;
     const decision = await runJob(job, this.runDeps);
-    const { store, owner } = this.opts;
+    const { store } = this.opts;
     switch (decision.action) {
       case 'complete': {
-        const ok = await store.complete(job.id, owner);
+        const ok = await this.settle(lease, () => store.complete(job.id, owner));
         this.settled(job, 'done', ok);
         if (ok) this.opts.metrics?.jobLatency.observe({ kind: job.kind }, Math.max(0, this.clock() - job.createdAt) / 1000);
         return;
       }
       case 'retry': {
-        if (decision.countAttempt) this.logFailure(job, decision);
-        const ok = await store.retry(job.id, owner, { runAt: decision.runAt, error: describeError(decision.error), countAttempt: decision.countAttempt });
+        if (decision.countAttempt && !(decision.error instanceof StoreCorruptError)) this.logFailure(job, decision);
+        const retry = { runAt: decision.runAt, error: describeError(decision.error), countAttempt: decision.countAttempt };
+        const ok = await this.settle(lease, () => store.retry(job.id, owner, retry));
         return this.settled(job, decision.countAttempt ? 'retry' : 'paused', ok);
       }
       case 'dead': {
-        const ok = await store.deadLetter(job.id, owner, describeError(decision.error));
+        const ok = await this.settle(lease, () => store.deadLetter(job.id, owner, describeError(decision.error)));
         if (ok) this.log.error({ err: decision.error, jobId: job.id, kind: job.kind, attempts: job.attempts + 1 }, 'job dead-lettered');
         return this.settled(job, 'dead', ok);
+      }
+    }
+  }
+
+  /** Runs a settle, and again after a failure while the lease lasts (SETTLE RETRIES); rejects with the last error. */
+  private async settle(lease: Lease, attempt: () => Promise<boolean>): Promise<boolean> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        const wait = Math.min(SETTLE_RETRY_MAX_MS, SETTLE_RETRY_FIRST_MS * 2 ** retry);
+        // A corrupt store refuses everything from now on; a retry after the lease would be refused by the store.
+        if (err instanceof StoreCorruptError || this.clock() + wait >= lease.endsAt) throw err;
+        this.log.warn({ err, jobId: lease.job.id, kind: lease.job.kind, retry: retry + 1 }, 'settling the job failed; trying again');
+        await sleep(wait);
       }
     }
   }

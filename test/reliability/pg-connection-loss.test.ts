@@ -2,9 +2,9 @@
  * Reliability 6: every PostgreSQL connection of the three bridges is killed (`pg_terminate_backend`) mid-burst,
  * again and again. Each bridge's pool drops the broken connections and opens new ones; a webhook whose batch
  * was lost is answered 5xx and the sender delivers it again (as platforms do). Nothing is acknowledged that was
- * not stored: every acknowledged message reaches Genesys, in order per conversation. Duplicates come only from
- * jobs delivered to Genesys whose completion was lost with a connection: they run again once their lease (2 s)
- * expires, so they number at most the jobs in flight at the kills.
+ * not stored: every acknowledged message reaches Genesys, in order per conversation. And since no worker dies,
+ * nothing reaches Genesys twice: a completion lost with a connection is tried again on a fresh one while the job's
+ * lease (2 s) lasts (src/queue/worker.ts, SETTLE RETRIES), instead of the job running again after its lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers.js';
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('reliability: PostgreSQL connections killed mid-burst, repeatedly', () => {
-  it('reconnects, answers 5xx for what it could not store, and loses nothing it acknowledged', async () => {
+  it('reconnects, answers 5xx for what it could not store, loses nothing it acknowledged, and delivers nothing twice', async () => {
     // Store errors inside a job count as attempts; many rounds of kills must not dead-letter anything.
     const bridges = await cluster.start(3, { queue: { leaseMs: 2000, concurrency: CONCURRENCY, maxAttempts: 100 } });
     const convs = conversations(CUSTOMERS, PER_CUSTOMER);
@@ -61,9 +61,7 @@ describe('reliability: PostgreSQL connections killed mid-burst, repeatedly', () 
     expect(answers5xx).toBeGreaterThan(0);
     // Refusals are 5xx (nothing stored, try again) or connection-level failures; never a 4xx.
     expect(Object.keys(stats.refused).filter((status) => /^[1-4]\d\d$/.test(status))).toEqual([]);
-    expect(o).toMatchObject({ sent: 2000, acked: 2000, delivered: 2000, lost: 0, outOfOrder: 0, unknown: 0 });
-    expect(o.duplicated).toBeLessThanOrEqual(runAgain);
-    expect(o.duplicated).toBeLessThanOrEqual(ROUNDS * bridges.length * CONCURRENCY); // jobs in flight at the kills
+    expect(o).toMatchObject({ sent: 2000, acked: 2000, delivered: 2000, duplicated: 0, lost: 0, outOfOrder: 0, unknown: 0 });
     expect(jobs).toEqual({ pending: 0, leased: 0, done: 2000, dead: 0 });
     expect(bridges.every((b) => b.alive())).toBe(true);
   }, 90_000);

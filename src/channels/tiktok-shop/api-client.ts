@@ -1,22 +1,29 @@
 /**
  * The bridge → TikTok Shop Open API calls of one connection (tiktok-shop.md §2, §3): send, image upload, mark read,
- * conversations (lookup, reopen), messages (a fresh media URL), the authorized shops. Every call is signed
- * (sign.ts), carries `app_key`, `timestamp` and — for shop data — `shop_cipher` in the query, and the header
- * `x-tts-access-token` (key fact 3). Every answer's `code` is checked, whatever the HTTP status.
+ * conversations (lookup, the check before a reply, reopen), messages (a fresh media URL), the authorized shops.
+ * Every call is signed (sign.ts), carries `app_key`, `timestamp` and — for shop data — `shop_cipher` in the query,
+ * and the header `x-tts-access-token` (key fact 3). Every answer's `code` is checked, whatever the HTTP status.
  *
  * Limits: 50 requests per second per API per shop (key fact 11): each instance spaces its calls of one API to
  * `maxRequestsPerSecond`; beyond that, TikTok's 429 / 36009002 and the daily quota 45101004 pause the shop on every
  * instance (errors.ts). Never logs a token, the app secret, a signed URL or message text.
  */
 import type { Clock } from '../../core/clock.js';
-import { PermanentError, RetryableError } from '../../core/errors.js';
+import { RetryableError } from '../../core/errors.js';
 import type { Records } from '../../core/store.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpRequestInit, type HttpResult } from '../../net/http.js';
 import { TikTokShopCipher, type AuthorizedShop, type TikTokShopTokens } from './auth.js';
 import type { TikTokShopConnection } from './config.js';
-import { TTS_ADMIN_CODES, TTS_NOT_ALLOWED, TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from './errors.js';
+import {
+  TTS_ADMIN_CODES,
+  TikTokShopTokenError,
+  classifyTikTokShopError,
+  classifyTikTokShopFetchError,
+  tiktokShopCannotWrite,
+  tiktokShopEnvelopeOf,
+} from './errors.js';
 import { signedTikTokShopUrl } from './sign.js';
 import type { TikTokShopSendBody } from './send.js';
 
@@ -123,17 +130,19 @@ export class TikTokShopClient {
   }
 
   /**
-   * Before replying in a conversation the bridge believes closed: refuse when TikTok says the seller may not write
-   * (`can_send_message: false`), else reopen it (Create Conversation) and return the id to send to.
+   * Before the first message of a reply, TikTok's own verdict is checked: each conversation says whether the seller
+   * may write in it (`can_send_message`, https://partner.tiktokshop.com/docv2/page/650a589f0fcef602bf29fecf), and the
+   * reference's rule is to check it and fail locally (tiktok-shop.md §5 Window): `false` refuses the reply before
+   * anything is sent. A conversation the
+   * bridge counts closed (`closedAt`) is then reopened with Create Conversation, and the id to send to returned.
+   * Not among the newest conversations, or no buyer id: the reply is sent as it is, TikTok's answer (45109001) has
+   * the last word.
    */
-  async reopen(conversationId: string): Promise<string> {
+  async prepareReply(conversationId: string, opts: { closedAt?: number } = {}): Promise<string> {
     const conversation = await this.findConversation(conversationId);
-    if (conversation?.canSendMessage === false) {
-      throw new PermanentError(TTS_NOT_ALLOWED, { reason: 'MessageNotAllowed' });
-    }
+    if (conversation?.canSendMessage === false) throw tiktokShopCannotWrite({ ...opts, now: this.clock() });
     const userId = conversation?.buyer?.userId;
-    // Not among the newest conversations, or no buyer id: send anyway, TikTok's answer (45109001) is authoritative.
-    if (userId === undefined) return conversationId;
+    if (opts.closedAt === undefined || userId === undefined) return conversationId;
     const reopened = await this.createConversation(userId);
     if (reopened !== conversationId) this.logger.warn({ connectionId: this.connection.id }, 'tiktok_shop.reopened_with_new_conversation_id');
     return reopened;

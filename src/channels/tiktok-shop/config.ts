@@ -1,6 +1,6 @@
 /**
  * The configuration of one TikTok Shop connection: one shop bound to one Genesys Open Messaging integration.
- * Defaults live here and nowhere else. Protocol facts: /work/shared/reference/tiktok-shop.md (key facts, §1-§5).
+ * Defaults live here and nowhere else. Protocol facts: docs/protocols/tiktok-shop.md (key facts, §1-§5).
  */
 import { z } from 'zod';
 import { connectionId, genesysBinding, nonEmpty } from '../../core/connection.js';
@@ -26,7 +26,7 @@ export const tiktokShopConnectionSchema = z.strictObject({
   apiBaseUrl: z.url().default('https://open-api.tiktokglobalshop.com'),
   /** Token host; some SDKs use auth.tiktokglobalshop.com instead (§1, conflicting sources). */
   authBaseUrl: z.url().default('https://auth.tiktok-shops.com'),
-  /** Show the agent what the shop sent from Seller Center itself (its replies, auto replies, chat bot). */
+  /** Show the agent, as a note, what the shop sent from Seller Center itself (its agents, auto replies); never the chat bot. */
   forwardAppReplies: z.boolean().default(false),
   /**
    * Where an agent finds an order in Seller Center; `{orderId}` is replaced. The host depends on the shop's market

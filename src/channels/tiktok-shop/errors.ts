@@ -4,8 +4,12 @@
  * status a business error comes with is UNCONFIRMED, so the body's code is checked whatever the status. Classify on
  * `code`, never on `message`. A PermanentError's message is the sentence the agent reads in the Failed receipt; so is
  * a RetryableError's once retries run out. Each ends with `(TikTok Shop error <code>, request_id <id>)`.
+ *
+ * The shop's rules refusing a message (a closed conversation, a buyer the seller may not write to, words its
+ * policies forbid, what chat cannot carry) are PlatformRefusal: the agent's Failed receipt is the whole outcome, no
+ * operator has anything to fix. Everything else permanent (bad parameters, scope, credentials) is dead-lettered.
  */
-import { PermanentError, RetryableError, type GenesysReasonCode } from '../../core/errors.js';
+import { PermanentError, PlatformRefusal, RetryableError, type GenesysReasonCode } from '../../core/errors.js';
 import { formatUtcTime } from '../../core/window.js';
 
 export interface TikTokShopErrorContext {
@@ -51,30 +55,54 @@ const RATE_LIMITED =
   'TikTok Shop is limiting how many requests the bridge may make for this shop (50 per second per API); the bridge ' +
   'waited and retried but could not deliver in time. Send the message again in a few minutes.';
 const UNAVAILABLE = 'TikTok Shop had a temporary problem; the bridge retried but could not deliver in time. Send the message again in a few minutes.';
-/** 45109003, and `can_send_message: false` seen before a reopen (reference §5 Window). */
-export const TTS_NOT_ALLOWED =
-  'TikTok Shop lets a seller write to a buyer only if they chatted in the last 30 days, the buyer ordered from the ' +
-  `shop in the last 60 days, or has a return or refund with the shop; this buyer meets none of these, so ${NOT_SENT}`;
+const ELIGIBLE =
+  'only if the buyer and the shop chatted in the last 30 days, the buyer ordered from the shop in the last 60 days, ' +
+  'or has a return or refund with the shop';
+/** 45109003: Create Conversation refused (reference §5 Window). */
+export const TTS_NOT_ALLOWED = `TikTok Shop lets a seller write to a buyer ${ELIGIBLE}; this buyer meets none of these, so ${NOT_SENT}`;
+
+/**
+ * `can_send_message: false` before the reply (reference §5 Window: "pre-check can_send_message and fail locally"):
+ * `closedAt` when the bridge counted the conversation closed and was about to reopen it.
+ */
+export function tiktokShopCannotWrite(opts: { closedAt?: number; now: number }): PlatformRefusal {
+  if (opts.closedAt !== undefined) {
+    return new PlatformRefusal(
+      `This TikTok Shop conversation closed at ${formatUtcTime(opts.closedAt, opts.now)} (6 hours after a reply the buyer ` +
+        `did not answer, 7 days after an unanswered buyer message), and TikTok Shop lets a seller reopen it ${ELIGIBLE}; ` +
+        `it says this buyer meets none of these, so ${NOT_SENT} Wait for the buyer to write again.`,
+      { reason: 'MessageNotAllowed' },
+    );
+  }
+  return new PlatformRefusal(
+    'TikTok Shop says the shop may not write in this conversation now: it closed earlier than the bridge counted, and ' +
+      `a seller may reopen it ${ELIGIBLE}, which this buyer does not meet. Wait for the buyer to write again, or answer ` +
+      `from Seller Center; ${NOT_SENT}`,
+    { reason: 'MessageExpired' },
+  );
+}
 
 type Say = string | ((e: TikTokShopEnvelope, ctx: TikTokShopErrorContext) => string);
 interface Rule {
   /** `throttle`: pause the shop briefly; `quota`: pause the shop until tomorrow; `transient`: back off. Absent: final. */
   retry?: 'throttle' | 'quota' | 'transient';
+  /** Final, and the platform's rules said no (a PlatformRefusal): the receipt tells the agent, nothing is dead-lettered. */
+  refusal?: true;
   reason: GenesysReasonCode;
   say: Say;
 }
 
 /** tiktok-shop.md §3 Errors, one row per code. The Genesys reasons are dmbridge's choice. */
 const RULES: Record<number, Rule> = {
-  45109001: { reason: 'MessageExpired', say: closedConversation },
-  45109003: { reason: 'MessageNotAllowed', say: TTS_NOT_ALLOWED },
-  45101006: { reason: 'MessageNotAllowed', say: `TikTok Shop refused the message because it contains words its policies do not allow. Rephrase it and send it again; ${NOT_SENT}` },
+  45109001: { refusal: true, reason: 'MessageExpired', say: closedConversation },
+  45109003: { refusal: true, reason: 'MessageNotAllowed', say: TTS_NOT_ALLOWED },
+  45101006: { refusal: true, reason: 'MessageNotAllowed', say: `TikTok Shop refused the message because it contains words its policies do not allow. Rephrase it and send it again; ${NOT_SENT}` },
   45101001: { reason: 'InvalidMessageStructure', say: (e) => `TikTok Shop rejected the message as invalid ("${ttsMessage(e)}"). Change it and send it again; ${NOT_SENT}` },
-  45101002: { reason: 'InvalidMessageStructure', say: `TikTok Shop refused the return/refund card: the order does not meet the after-sale conditions; ${NOT_SENT}` },
-  45111017: { reason: 'InvalidMessageStructure', say: `TikTok Shop refused the coupon card: only ongoing chat or regular Seller Center coupons can be sent; ${NOT_SENT}` },
+  45101002: { refusal: true, reason: 'InvalidMessageStructure', say: `TikTok Shop refused the return/refund card: the order does not meet the after-sale conditions; ${NOT_SENT}` },
+  45111017: { refusal: true, reason: 'InvalidMessageStructure', say: `TikTok Shop refused the coupon card: only ongoing chat or regular Seller Center coupons can be sent; ${NOT_SENT}` },
   45101003: { reason: 'InvalidDestination', say: `TikTok Shop does not know this conversation any more. Wait for the buyer to write again; ${NOT_SENT}` },
   45102007: { reason: 'InvalidDestination', say: `TikTok Shop says the bridge may not access this conversation. Answer it from Seller Center; ${NOT_SENT}` },
-  45111001: { reason: 'MediaTypeNotAllowed', say: `TikTok Shop does not support this kind of message (it takes text and JPG, PNG, GIF or WebP images up to 10 MB); ${NOT_SENT}` },
+  45111001: { refusal: true, reason: 'MediaTypeNotAllowed', say: `TikTok Shop does not support this kind of message (it takes text and JPG, PNG, GIF or WebP images up to 10 MB); ${NOT_SENT}` },
   45101004: {
     retry: 'quota',
     reason: 'RateLimited',
@@ -101,7 +129,7 @@ const RULES: Record<number, Rule> = {
  * | answer                                        | result                                                          |
  * |-----------------------------------------------|-----------------------------------------------------------------|
  * | code 0, 2xx                                   | undefined (success)                                             |
- * | a code in RULES                               | that row                                                        |
+ * | a code in RULES                               | that row (PlatformRefusal where `refusal`, else PermanentError)  |
  * | 36009002, 45111012, HTTP 429 / 503 (no known code) | RetryableError RateLimited, the shop paused 1 s              |
  * | 45101004 (daily quota)                        | RetryableError RateLimited, the shop paused until 00:00 UTC     |
  * | 105002                                        | TikTokShopTokenError: the client refreshes once, then it is final |
@@ -126,7 +154,7 @@ export function classifyTikTokShopError(httpStatus: number, body: unknown, ctx: 
   }
   if (rule?.retry === 'transient') return new RetryableError(`${say(rule.say, envelope ?? {}, ctx)} ${ref}`, { reason: rule.reason });
   if (code === 105002) return new TikTokShopTokenError(`${say(RULES[105002]!.say, envelope ?? {}, ctx)} ${ref}`, { reason: 'GeneralError' });
-  if (rule) return new PermanentError(`${say(rule.say, envelope ?? {}, ctx)} ${ref}`, { reason: rule.reason });
+  if (rule) return new (rule.refusal ? PlatformRefusal : PermanentError)(`${say(rule.say, envelope ?? {}, ctx)} ${ref}`, { reason: rule.reason });
   if (httpStatus >= 500 || httpStatus === 408 || (code === 0 && !ok)) return new RetryableError(`${UNAVAILABLE} ${ref}`, { reason: 'ServerError' });
   if (code !== undefined || ok) {
     const what = code !== undefined ? `TikTok Shop refused the request ("${ttsMessage(envelope ?? {})}")` : 'TikTok Shop gave an answer the bridge could not read';

@@ -5,10 +5,11 @@
  *   are signed and expire (key fact 21), so the reference also names the message: when the URL no longer works, a
  *   fresh one is read from Get Conversation Messages. Indonesian shops' links need the token and cipher
  *   (https://partner.tiktokshop.com/docv2/page/hrilusvh).
- * - an agent's image from Genesys, before the CS image upload: at most 10 MB, JPG/PNG/GIF/WebP by its bytes.
+ * - an agent's image from Genesys, before the CS image upload: at most 10 MB, JPG/PNG/GIF/WebP by its bytes (else a
+ *   PlatformRefusal: what chat cannot carry).
  */
 import type { MediaSource } from '../../core/channel.js';
-import { PermanentError, RetryableError } from '../../core/errors.js';
+import { PermanentError, PlatformRefusal, RetryableError } from '../../core/errors.js';
 import type { MediaReference } from '../../core/events.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -76,7 +77,7 @@ export async function downloadAgentImage(url: string, opts: TikTokShopMediaOptio
   const bytes = await readCapped(response, TTS_IMAGE_MAX_BYTES, name);
   const mime = sniffImage(bytes);
   if (!mime || !TTS_IMAGE_MIMES.has(mime)) {
-    throw new PermanentError(
+    throw new PlatformRefusal(
       `TikTok Shop chat only takes JPG, PNG, GIF or WebP images; the file${name ? ` "${name}"` : ''} is none of these, so the message was not sent. Send one of these instead.`,
       { reason: 'MediaTypeNotAllowed' },
     );

@@ -1,6 +1,6 @@
 /**
  * TikTok Shop webhook → normalized inbound events (src/core/events.ts). Pure: no I/O, no clock, and it never throws
- * for any JSON value. One notification per POST. Protocol facts: /work/shared/reference/tiktok-shop.md §4 and §7.
+ * for any JSON value. One notification per POST. Protocol facts: docs/protocols/tiktok-shop.md §4 and §7.
  *
  * Who the customer is: a type 14 message names only its sender (`im_user_id`, `role`), so the shop's own messages
  * (Seller Center replies, auto replies, our API sends) do not say which buyer they went to. The conversation id does,
@@ -110,12 +110,14 @@ function parseNewMessage(data: unknown, ctx: MessageContext, out: ParseResult): 
   switch (message.sender.role.toUpperCase()) {
     case 'BUYER':
       return pushBuyerMessage(message, type, content, timestamp, ctx, out);
-    // Seller Center agents, the shop's auto replies and FAQ, the chat bot, and (UNCONFIRMED which role) our own API
-    // sends all arrive as type 14 (key fact 18): echoes, never the buyer's words. Ours are recognised by message id.
+    // Seller Center agents, the shop's auto replies and FAQ, and (UNCONFIRMED which role) our own API sends all arrive
+    // as type 14 (key fact 18): echoes, never the buyer's words. Ours are recognised by message id.
     case 'SHOP':
     case 'CUSTOMER_SERVICE':
-    case 'ROBOT':
       return pushEcho(message, type, content, timestamp, ctx, out);
+    // The shop's chat bot talks to the buyer before a person does: counted, never forwarded (reference §7).
+    case 'ROBOT':
+      return skip(out, 'bot_message', type.slice(0, 40));
     case 'SYSTEM':
       return skip(out, 'system_message', type.slice(0, 40));
     default:
@@ -203,7 +205,7 @@ function mediaPart(message: TikTokShopNewMessage, type: 'IMAGE' | 'VIDEO' | 'EMO
 /** Anything else: never empty, and everything known about it (its type, ids, text) is shown. */
 function unknownPart(type: string, content: TikTokShopContent | undefined, ids: Record<string, string>, ctx: MessageContext): Part {
   const known = [
-    content?.order_id ? `order ${orderLine(content.order_id, ctx)}` : undefined,
+    content?.order_id ? orderLine(content.order_id, ctx) : undefined,
     content?.product_id ? `product ${content.product_id}` : undefined,
     content?.coupon_id ? `coupon ${content.coupon_id}` : undefined,
     nonBlank(content?.content),
@@ -251,7 +253,7 @@ function pushEcho(message: TikTokShopNewMessage, type: string, content: TikTokSh
     kind: 'echo',
     messageId: message.message_id,
     ...(text !== undefined ? { text } : {}),
-    // The role, verbatim: SHOP (auto replies, FAQ), CUSTOMER_SERVICE (a Seller Center agent), ROBOT (the chat bot).
+    // The role, verbatim: SHOP (auto replies, FAQ, our own sends), CUSTOMER_SERVICE (a Seller Center agent).
     source: message.sender.role.toUpperCase(),
   };
   out.events.push(echo);

@@ -1,9 +1,11 @@
 /**
- * TikTok Shop's part in delivering agent replies (the core's reply job runs it): the window rules first, then one
- * platform message per step, addressed to the conversation (ConversationState.threadId). Before the first step the
- * conversation is reopened when the window said so, and the buyer's messages are marked read (the CS app rules ask
- * for it before replying: reference §5 Receipts) — best effort, a failed Mark Read never holds back the reply.
- * TikTok Shop has no typing indicator (reference §6, "Not possible").
+ * TikTok Shop's part in delivering agent replies (the core's reply job runs it): the window rules first, on the
+ * bridge's state and before any call (window.ts), then one platform message per step, addressed to the conversation
+ * (ConversationState.threadId). Before the first step TikTok's own verdict is checked (`can_send_message`, so that a
+ * conversation TikTok closed is refused before sending) and the conversation reopened when the window said so; then
+ * the buyer's messages are marked read (the CS app rules ask for it before replying: reference §5 Receipts) — best
+ * effort, a failed Mark Read never holds back the reply. TikTok Shop has no typing indicator (reference §6, "Not
+ * possible").
  */
 import type { ChannelReplier } from '../../core/channel.js';
 import { silentLogger, type Logger } from '../../logger.js';
@@ -39,11 +41,11 @@ export function createTikTokShopReplier(
     },
     async send(request, conversation) {
       const { step, target, first, reopen } = request as AddressedStep;
+      const closesAt = tiktokShopClosesAt(conversation);
       if (first) {
-        if (reopen) target.conversationId = await client.reopen(target.conversationId);
+        target.conversationId = await client.prepareReply(target.conversationId, reopen && closesAt !== undefined ? { closedAt: closesAt } : {});
         await client.markRead(target.conversationId).catch((err: unknown) => logger.warn({ err, connectionId: connection.id }, 'tiktok_shop.mark_read_failed'));
       }
-      const closesAt = tiktokShopClosesAt(conversation);
       const sendOpts = closesAt !== undefined ? { windowClosedAt: closesAt } : {};
       if (step.kind === 'message') return client.sendMessage(target.conversationId, step.body, sendOpts);
       const { bytes, mime } = await downloadAgentImage(step.url, opts.media);

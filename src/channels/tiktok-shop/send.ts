@@ -6,10 +6,11 @@
  * `POST /customer_service/202309/conversations/{id}/messages` takes one item per message: `{type, content}` where
  * **`content` is a JSON string**. TEXT ≤ 2000 characters; IMAGE only with a URL from the CS image upload (jpg, gif,
  * webp, png ≤ 10 MB). There are no buttons, links, files, video or quotes, so quick replies and cards go as their
- * readable fallback text and links are written into the text.
+ * readable fallback text and links are written into the text. What chat cannot carry is refused before any call, as
+ * a PlatformRefusal: the platform's rules, nothing for an operator to fix.
  */
 import { withLinks, type OutboundAttachment, type OutboundMessageCommand } from '../../core/commands.js';
-import { PermanentError } from '../../core/errors.js';
+import { PlatformRefusal } from '../../core/errors.js';
 import { splitText } from '../../core/split-text.js';
 
 /** "Max 2000 characters", counted in UTF-16 code units: the strictest reading (an emoji counts 2). */
@@ -33,7 +34,7 @@ const MEDIA_REFUSED = 'TikTok Shop chat only carries text and JPG, PNG, GIF or W
 
 /**
  * The text (links appended, split into parts of at most 2000 characters that join back to exactly the original),
- * then each image. Quick replies and cards become the command's fallback text. Throws PermanentError before
+ * then each image. Quick replies and cards become the command's fallback text. Throws PlatformRefusal before
  * anything is sent when an attachment cannot go to TikTok Shop or nothing is sendable.
  */
 export function buildTikTokShopSendSteps(command: OutboundMessageCommand): TikTokShopSendStep[] {
@@ -44,7 +45,7 @@ export function buildTikTokShopSendSteps(command: OutboundMessageCommand): TikTo
     .filter((part) => part.trim() !== '')
     .map((part) => ({ kind: 'message', body: textBody(part) }));
   const steps = [...texts, ...images];
-  if (steps.length === 0) throw new PermanentError('The message had no text or image TikTok Shop can show, so nothing was sent.', { reason: 'InvalidMessageStructure' });
+  if (steps.length === 0) throw new PlatformRefusal('The message had no text or image TikTok Shop can show, so nothing was sent.', { reason: 'InvalidMessageStructure' });
   return steps;
 }
 
@@ -71,7 +72,7 @@ function toImageStep(attachment: OutboundAttachment): TikTokShopSendStep {
   const knownOther = (mime !== undefined && mime !== '' && !TTS_IMAGE_MIMES.has(mime)) || (!mime && extension !== undefined && !IMAGE_EXTENSIONS.has(extension));
   if (!isImage || knownOther) {
     const what = isImage ? `the image${name} is ${mime || extension}` : `the attachment${name} is ${attachment.mediaType.toLowerCase()}`;
-    throw new PermanentError(`${MEDIA_REFUSED} (${what}), so nothing was sent. Share it as a link or send an image instead.`, { reason: 'MediaTypeNotAllowed' });
+    throw new PlatformRefusal(`${MEDIA_REFUSED} (${what}), so nothing was sent. Share it as a link or send an image instead.`, { reason: 'MediaTypeNotAllowed' });
   }
   if (attachment.size !== undefined && attachment.size > TTS_IMAGE_MAX_BYTES) throw imageTooLarge(attachment.size, name);
   return {
@@ -82,8 +83,8 @@ function toImageStep(attachment: OutboundAttachment): TikTokShopSendStep {
   };
 }
 
-export function imageTooLarge(bytes: number, name = ''): PermanentError {
-  return new PermanentError(
+export function imageTooLarge(bytes: number, name = ''): PlatformRefusal {
+  return new PlatformRefusal(
     `TikTok Shop only accepts images up to 10 MB in chat; the image${name} is ${(bytes / 1024 / 1024).toFixed(1)} MB, so nothing was sent. Send a smaller image.`,
     { reason: 'InvalidMediaContentLength' },
   );

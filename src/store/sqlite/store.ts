@@ -2,8 +2,8 @@
  * The default store engine: one SQLite file (better-sqlite3, WAL) shared by the HTTP intake and the workers
  * of one instance.
  *
- * Every write (accept, enqueue, lease, complete, retry, dead letter, records) goes through the group commit
- * (../group-commit.ts). In WAL mode every commit appends each page it touched, so many small transactions cost
+ * Every write (accept, enqueue, lease, complete, retry, dead letter, records, pauses, requeues, each purge chunk)
+ * goes through the group commit (../group-commit.ts). In WAL mode every commit appends each page it touched, so many small transactions cost
  * far more than one that carries them all; this is what lets one instance acknowledge thousands of webhooks per
  * second while its worker delivers.
  *
@@ -14,14 +14,30 @@
  * job delivered just before may run again with the same message id (at-least-once); nothing acknowledged is.
  * https://www.sqlite.org/pragma.html#pragma_synchronous , https://www.sqlite.org/wal.html
  *
+ * Waiting for the lock: SQLite's own busy handler sleeps inside the statement, which under better-sqlite3 blocks
+ * the event loop for as long as another process (a backup, `sqlite3`, a second dmbridge command) holds the write
+ * lock. So the connection never waits (`busy_timeout = 0`): a group commit that finds the lock taken is tried
+ * again after a short asynchronous wait, for up to `busyTimeoutMs`, while its callers wait and later writes queue
+ * behind it in order. Reads never meet the lock: in WAL mode readers do not wait for the writer
+ * (https://www.sqlite.org/wal.html).
+ *
+ * Corruption: a statement that finds the file damaged (./corruption.ts) breaks the store for good. One error line
+ * is logged, and every later call is refused with the StoreCorruptError naming the file and what to do: webhooks
+ * are answered 503 (the platforms deliver them again) instead of being acknowledged into a file that delivers
+ * nothing, and the readiness probe, which writes, fails.
+ *
  * Ordering: the `head` column marks the one job of each conversation that may run next (the lowest id among
  * its pending and leased jobs when it became head). It is maintained in the same transaction as every state
  * change, which turns "the head of each conversation that is due" into a range read on a small partial index
  * instead of a GROUP BY over the whole backlog on every lease call.
  */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import type { ConversationState } from '../../core/conversation.js';
+import type { StoreCorruptError } from '../../core/errors.js';
+import type { Logger } from '../../logger.js';
 import type {
   BacklogStats,
   CustomerMessageFact,
@@ -49,6 +65,7 @@ import {
   type JobInsert,
   type JobRow,
 } from '../rows.js';
+import { corruptWhileRunning, isCorruption, quickCheck } from './corruption.js';
 import { immediate } from './schema.js';
 import { PURGE_CHUNK, prepareAll, type Statements } from './statements.js';
 
@@ -75,22 +92,39 @@ function commitSize(queued: readonly Write[]): number {
   return n;
 }
 
+/** The longest asynchronous wait between two tries of a commit that found the write lock taken. */
+const BUSY_RETRY_MAX_MS = 20;
+
+export interface SqliteStoreSettings {
+  /** The file, named in what the operator reads when it is damaged. */
+  path: string;
+  clock: Clock;
+  enqueueSync: 'FULL' | 'NORMAL';
+  /** How long a group commit keeps trying while another process holds the write lock. */
+  busyTimeoutMs: number;
+  logger: Logger;
+}
+
 export class SqliteStore implements Store {
   private readonly stmt: Statements;
   private readonly commits: GroupCommit<Write>;
+  private readonly clock: Clock;
   private closed = false;
+  /** Set by the first statement that found the file damaged; every later call is refused with it. */
+  private broken: StoreCorruptError | undefined;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly clock: Clock,
-    enqueueSync: 'FULL' | 'NORMAL',
+    private readonly settings: SqliteStoreSettings,
   ) {
+    this.clock = settings.clock;
+    db.pragma('busy_timeout = 0');
     this.stmt = prepareAll(db);
-    const syncDurable = db.prepare(`PRAGMA synchronous = ${enqueueSync}`);
+    const syncDurable = db.prepare(`PRAGMA synchronous = ${settings.enqueueSync}`);
     const syncBookkeeping = db.prepare('PRAGMA synchronous = NORMAL');
     syncBookkeeping.run();
     const runBatch = immediate(db, (batch: Write[], now: number) => batch.map((write) => write.run(now)));
-    this.commits = new GroupCommit<Write>((batch) => {
+    const commitOnce = (batch: Write[]) => {
       const durable = batch.some((write) => write.durable);
       if (durable) syncDurable.run();
       try {
@@ -98,7 +132,8 @@ export class SqliteStore implements Store {
       } finally {
         if (durable) syncBookkeeping.run();
       }
-    }, commitSize);
+    };
+    this.commits = new GroupCommit<Write>((batch) => this.waitingForLock(() => this.guard(() => commitOnce(batch))), commitSize);
   }
 
   /** The jobs, their dedupe keys and the customer-message facts in one fsynced transaction. */
@@ -160,7 +195,7 @@ export class SqliteStore implements Store {
   }
 
   async getConversation(conversationKey: string): Promise<ConversationState> {
-    return conversationFromRow(this.stmt.getConversation.get(conversationKey) as ConversationRow | undefined);
+    return this.guard(() => conversationFromRow(this.stmt.getConversation.get(conversationKey) as ConversationRow | undefined));
   }
 
   async acquireLock(name: string, owner: string, until: number): Promise<boolean> {
@@ -177,16 +212,16 @@ export class SqliteStore implements Store {
   }
 
   async getRecord<T>(namespace: string, key: string): Promise<T | undefined> {
-    const row = this.stmt.getRecord.get(namespace, key, this.clock()) as { value: string } | undefined;
+    const row = this.guard(() => this.stmt.getRecord.get(namespace, key, this.clock()) as { value: string } | undefined);
     return row ? (JSON.parse(row.value) as T) : undefined;
   }
 
   async pause(key: string, until: number): Promise<void> {
-    this.stmt.pause.run(key, until);
+    await this.write(() => this.stmt.pause.run(key, until));
   }
 
   async pausedUntil(key: string): Promise<number> {
-    const row = this.stmt.pausedUntil.get(key, this.clock()) as { until: number } | undefined;
+    const row = this.guard(() => this.stmt.pausedUntil.get(key, this.clock()) as { until: number } | undefined);
     return row?.until ?? 0;
   }
 
@@ -195,39 +230,42 @@ export class SqliteStore implements Store {
     const dedupeKeys = await this.deleteInChunks(this.stmt.purgeDedupe, opts.dedupeBefore);
     const jobs = await this.deleteInChunks(this.stmt.purgeDone, opts.doneBefore);
     await this.deleteInChunks(this.stmt.purgeRecords, this.clock());
-    this.stmt.purgePauses.run(this.clock());
+    await this.write((now) => this.stmt.purgePauses.run(now));
     return { dedupeKeys, jobs };
   }
 
   /** `done` counts finished jobs kept until `purge` removes them (the bridge keeps them one day). */
   async stats(): Promise<QueueStats> {
-    const stats: QueueStats = { pending: 0, leased: 0, dead: 0, done: 0 };
-    for (const row of this.stmt.countActive.all() as { state: 'pending' | 'leased'; n: number }[]) stats[row.state] = row.n;
-    stats.done = (this.stmt.countDone.get() as { n: number }).n;
-    stats.dead = (this.stmt.countDead.get() as { n: number }).n;
-    return stats;
+    return this.guard(() => {
+      const stats: QueueStats = { pending: 0, leased: 0, dead: 0, done: 0 };
+      for (const row of this.stmt.countActive.all() as { state: 'pending' | 'leased'; n: number }[]) stats[row.state] = row.n;
+      stats.done = (this.stmt.countDone.get() as { n: number }).n;
+      stats.dead = (this.stmt.countDead.get() as { n: number }).n;
+      return stats;
+    });
   }
 
   /** Oldest failures first. */
   async listDead(limit: number): Promise<DeadJob[]> {
-    return (this.stmt.listDead.all(limit) as DeadJobRow[]).map(deadJobFromRow);
+    return this.guard(() => (this.stmt.listDead.all(limit) as DeadJobRow[]).map(deadJobFromRow));
   }
 
   async requeueDead(jobId: string): Promise<boolean> {
     const id = parseJobId(jobId);
     if (id === undefined) return false;
-    return this.stmt.requeueDead.run({ id: Number(id), now: this.clock() }).changes === 1;
+    return this.write((now) => this.stmt.requeueDead.run({ id: Number(id), now }).changes === 1);
   }
 
   async requeueAllDead(): Promise<number> {
     let requeued = 0;
-    for (const { id } of this.stmt.deadIds.all() as Array<{ id: number }>) if (await this.requeueDead(String(id))) requeued++;
+    const dead = this.guard(() => this.stmt.deadIds.all() as Array<{ id: number }>);
+    for (const { id } of dead) if (await this.requeueDead(String(id))) requeued++;
     return requeued;
   }
 
   async getDead(jobId: string): Promise<DeadJob | undefined> {
     const id = parseJobId(jobId);
-    const row = id === undefined ? undefined : (this.stmt.getDead.get(Number(id)) as DeadJobRow | undefined);
+    const row = id === undefined ? undefined : this.guard(() => this.stmt.getDead.get(Number(id)) as DeadJobRow | undefined);
     return row ? deadJobFromRow(row) : undefined;
   }
 
@@ -238,14 +276,13 @@ export class SqliteStore implements Store {
   }
 
   async backlog(): Promise<BacklogStats> {
-    const row = this.stmt.backlog.get({ now: this.clock() }) as { pending: number; oldest_pending: number | null; oldest_due: number | null; dead: number; paused: number };
-    return backlogFromRow(row);
+    type Row = { pending: number; oldest_pending: number | null; oldest_due: number | null; dead: number; paused: number };
+    return backlogFromRow(this.guard(() => this.stmt.backlog.get({ now: this.clock() }) as Row));
   }
 
-  /** SQLite's own check of the file's structure (`PRAGMA quick_check`, https://www.sqlite.org/pragma.html#pragma_quick_check). */
+  /** SQLite's own check of the file's structure (`PRAGMA quick_check`); reports even on a store already broken. */
   async checkIntegrity(): Promise<string[]> {
-    const rows = this.db.pragma('quick_check') as Array<{ quick_check: string }>;
-    return rows.map((r) => r.quick_check).filter((line) => line !== 'ok');
+    return quickCheck(this.db);
   }
 
   /** Writes whatever is still waiting for its group commit, then closes the file. Idempotent. */
@@ -257,7 +294,43 @@ export class SqliteStore implements Store {
   }
 
   private write<T>(run: (now: number) => T, durable = false, jobs = 0): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
     return this.commits.submit<T>({ run, durable, jobs });
+  }
+
+  /**
+   * Runs `attempt` (a whole transaction) until it no longer finds another process's write lock, waiting a little
+   * longer each time, up to busyTimeoutMs of real time; then its SQLITE_BUSY is the callers' answer. A failed try
+   * changed nothing (BEGIN IMMEDIATE did not get the lock), so trying again neither loses nor repeats a write.
+   */
+  private async waitingForLock<T>(attempt: () => T): Promise<T> {
+    const giveUpAt = performance.now() + this.settings.busyTimeoutMs;
+    for (let wait = 1; ; wait = Math.min(BUSY_RETRY_MAX_MS, wait * 2)) {
+      try {
+        return attempt();
+      } catch (err) {
+        if (!isBusy(err) || performance.now() + wait > giveUpAt) throw err;
+      }
+      await sleep(wait);
+    }
+  }
+
+  /** Runs statements; a damaged file breaks the store (one log line) and this call and every later one is refused. */
+  private guard<T>(run: () => T): T {
+    if (this.broken) throw this.broken;
+    try {
+      return run();
+    } catch (err) {
+      if (!isCorruption(err)) throw err;
+      if (!this.broken) {
+        this.broken = corruptWhileRunning(this.settings.path, (err as Error).message, err);
+        this.settings.logger.error(
+          { err: this.broken, file: this.settings.path },
+          'SQLite store corrupt: webhooks are refused (503) and nothing is delivered until the file is restored or replaced',
+        );
+      }
+      throw this.broken;
+    }
   }
 
   private recordFact(fact: CustomerMessageFact): void {
@@ -286,13 +359,19 @@ export class SqliteStore implements Store {
     return result;
   }
 
+  /** Each chunk is one write of its own group commit, so accepts go on between chunks. */
   private async deleteInChunks(stmt: Database.Statement, before: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = stmt.run(before).changes;
+      const deleted = await this.write(() => stmt.run(before).changes);
       total += deleted;
       if (deleted < PURGE_CHUNK) return total;
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
+}
+
+/** SQLITE_BUSY and its extended codes: another connection holds the lock (https://www.sqlite.org/rescode.html#busy). */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
