@@ -44,7 +44,7 @@ export interface TestConfigOptions {
   store: string;
   port?: number;
   queue?: Partial<Config['queue']>;
-  /** Exact origins media may be fetched from besides the fake Genesys's (`media.allowedOrigins`): its storage, a fake CDN. */
+  /** Entries of `media.allowedOrigins` besides the fake Genesys's origin: its storage, a fake CDN (URLs count by their origin). */
   mediaOrigins?: string[];
 }
 
@@ -122,7 +122,7 @@ export function rawTestConfig(o: TestConfigOptions) {
     log: { level: 'silent' },
     queue: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 5, ...o.queue },
     genesys: genesysTestConfig(o.genesysUrl, TEST.genesysClientId, TEST.genesysClientSecret),
-    media: { allowedOrigins: [...new Set([o.genesysUrl, ...(o.mediaOrigins ?? [])].map((url) => new URL(url).origin))] },
+    media: { allowedOrigins: [...new Set([o.genesysUrl, ...(o.mediaOrigins ?? [])].map((entry) => (entry.startsWith('http') ? new URL(entry).origin : entry)))] },
     connections: [
       {
         id: TEST.connectionId,

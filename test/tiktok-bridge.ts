@@ -10,6 +10,7 @@ import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox
 import { parseConfig, type Config } from '../src/config/index.js';
 import type { RunningServer } from '../src/entry/server.js';
 import { silentLogger, type Logger } from '../src/logger.js';
+import type { Resolver } from '../src/net/media-fetch.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { TEST, eventually, rawTestConfig, startTestServer, tempDir } from './helpers.js';
 
@@ -70,8 +71,10 @@ export async function startTikTokBridge(
     top?: Record<string, unknown>;
     queue?: Record<string, unknown>;
     logger?: Logger;
-    /** Origins media may be fetched from besides the fakes' (`media.allowedOrigins`), e.g. a fake CDN. */
+    /** Entries of `media.allowedOrigins` besides the fakes' origins, e.g. a fake CDN. */
     mediaOrigins?: string[];
+    /** How media hosts resolve (default: no name resolves). */
+    resolveHost?: Resolver;
     /** Sizes past which the fake Genesys refuses an inbound message. */
     genesysLimits?: { textChars?: number; customAttributesBytes?: number };
   } = {},
@@ -108,7 +111,7 @@ export async function startTikTokBridge(
     JSON.stringify({ ...raw, server: { ...raw.server, publicUrl: `http://127.0.0.1:${port}` }, connections: [{ ...raw.connections[0], ...opts.instagram }, connection], ...opts.top }),
     {},
   );
-  const bridge = await startTestServer({ config, logger: opts.logger ?? silentLogger });
+  const bridge = await startTestServer({ config, logger: opts.logger ?? silentLogger, ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}) });
 
   let seq = 0;
   const genesysFor = (customer: string) => genesys.messages.map((m) => m.body as GenesysBody).filter((b) => b.channel.from.id === customer);

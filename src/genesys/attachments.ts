@@ -116,8 +116,12 @@ export function createGenesysAttachments(opts: GenesysAttachmentsOptions): Genes
         reason: 'InvalidMediaContentLength',
       });
     }
+    // A redirect to a host not allowed, or to a local or private address: which one is not the agent's to read.
     if (fetchError?.failure === 'not_allowed' || fetchError?.failure === 'forbidden_address') {
-      return new PermanentError(`The attachment could not be fetched: ${fetchError.message}, so the message was not sent.`, { reason: 'GeneralError' });
+      return new PermanentError(
+        'The bridge may not fetch this attachment from where Genesys sent it, so the message was not sent. If this keeps happening, the bridge operator can check media.allowedOrigins.',
+        { reason: 'GeneralError' },
+      );
     }
     if (fetchError === undefined || fetchError.retryable) {
       return new RetryableError('The bridge could not download the attachment from Genesys; it retried but could not deliver in time. Send the file again.', {
