@@ -98,6 +98,12 @@ export class InstagramTokens implements TokenSource {
     return renewed.accessToken !== token ? renewed.accessToken : undefined;
   }
 
+  /** What `dmbridge doctor` reports: the token in use and what the bridge knows of its expiry. Renews nothing. */
+  async status(): Promise<{ accessToken: string; expiresAt?: number; reauthorizationRequired: boolean }> {
+    const record = await this.read();
+    return { accessToken: record.accessToken, ...(record.expiresAt !== undefined ? { expiresAt: record.expiresAt } : {}), reauthorizationRequired: record.reauthorizationRequired === true };
+  }
+
   /** Hourly upkeep: renews a due token even when the account is quiet, and warns while expiry is near. */
   async upkeep(): Promise<void> {
     const record = await this.read();

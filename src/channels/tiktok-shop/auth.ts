@@ -110,6 +110,17 @@ export class TikTokShopTokens {
     return this.inflight;
   }
 
+  /** What `dmbridge doctor` reports: the tokens in use and what the bridge knows of their expiry. Refreshes nothing. */
+  async status(): Promise<Pick<TikTokShopTokenRecord, 'accessToken' | 'expiresAt' | 'refreshExpiresAt'> & { reauthorizationRequired: boolean }> {
+    const { accessToken, expiresAt, refreshExpiresAt, reauthorizationRequired } = await this.read();
+    return {
+      accessToken,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(refreshExpiresAt !== undefined ? { refreshExpiresAt } : {}),
+      reauthorizationRequired: reauthorizationRequired === true,
+    };
+  }
+
   async reauthorizationRequired(): Promise<boolean> {
     return (await this.read()).reauthorizationRequired === true;
   }

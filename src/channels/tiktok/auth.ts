@@ -120,6 +120,17 @@ export class TikTokTokens {
     return this.inflight;
   }
 
+  /** What `dmbridge doctor` reports: the tokens in use and what the bridge knows of their expiry. Refreshes nothing. */
+  async status(): Promise<Pick<TikTokTokenRecord, 'accessToken' | 'expiresAt' | 'refreshExpiresAt'> & { reauthorizationRequired: boolean }> {
+    const { accessToken, expiresAt, refreshExpiresAt, reauthorizationRequired } = await this.read();
+    return {
+      accessToken,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(refreshExpiresAt !== undefined ? { refreshExpiresAt } : {}),
+      reauthorizationRequired: reauthorizationRequired === true,
+    };
+  }
+
   /** True once a refresh was refused and no new tokens were configured since. */
   async reauthorizationRequired(): Promise<boolean> {
     return (await this.read()).reauthorizationRequired === true;
