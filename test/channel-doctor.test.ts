@@ -46,6 +46,9 @@ function byName(checks: DoctorCheck[], part: string): DoctorCheck {
   return check!;
 }
 
+/** Each check's name without the connection id, and whether it passed. */
+const outcomes = (checks: DoctorCheck[]) => checks.map((c) => [c.name.replace(/^[\w.-]+: /, ''), c.ok]);
+
 /** Every failure says what to change, and nothing the operator reads holds a credential. */
 function expectReadable(checks: DoctorCheck[], secrets: string[]): void {
   for (const check of checks) if (!check.ok) expect(check.fix, check.name).toMatch(/\w{4,}/);
@@ -75,7 +78,7 @@ describe('doctor, Instagram', () => {
   it('passes a token of the configured account whose app gets every field the bridge reads', async () => {
     const fake = await graph();
     const checks = await instagramDoctor(instagram(fake.url));
-    expect(checks.map((c) => [c.name.replace(/^acme-ig-\d+: /, ''), c.ok])).toEqual([
+    expect(outcomes(checks)).toEqual([
       ['Instagram token is valid', true],
       ['Instagram token expiry', true],
       ['Instagram webhook fields are subscribed', true],
@@ -183,7 +186,7 @@ describe('doctor, TikTok', () => {
   it('passes a token of the business and an app webhook pointing at the bridge, refreshing nothing', async () => {
     const fake = await tiktokApi();
     const checks = await tiktokDoctor(tiktok(fake.url));
-    expect(checks.map((c) => [c.name.replace(/^acme-tt-\d+: /, ''), c.ok])).toEqual([
+    expect(outcomes(checks)).toEqual([
       ['TikTok token is valid', true],
       ['TikTok token expiry', true],
       ['TikTok webhook points at the bridge', true],
@@ -301,7 +304,7 @@ describe('doctor, TikTok Shop', () => {
   it('passes a token that may act for the shop, refreshing nothing, and says which webhook URL must be set', async () => {
     const fake = await shopApi();
     const checks = await shopDoctor(shop(fake.url));
-    expect(checks.map((c) => [c.name.replace(/^acme-shop-\d+: /, ''), c.ok])).toEqual([
+    expect(outcomes(checks)).toEqual([
       ['TikTok Shop shop is authorized', true],
       ['TikTok Shop token expiry', true],
       ['TikTok Shop chat notifications reach the bridge', true],

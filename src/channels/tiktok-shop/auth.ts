@@ -24,6 +24,7 @@ import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpResult } from '../../net/http.js';
 import type { TikTokShopConnection } from './config.js';
 import { classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from './errors.js';
+import { tokenStatus, type TokenStatus } from '../../core/doctor.js';
 
 export const TTS_TOKEN_NAMESPACE = 'tiktok-shop-token';
 export const TTS_SHOP_NAMESPACE = 'tiktok-shop-shop';
@@ -111,14 +112,8 @@ export class TikTokShopTokens {
   }
 
   /** What `dmbridge doctor` reports: the tokens in use and what the bridge knows of their expiry. Refreshes nothing. */
-  async status(): Promise<Pick<TikTokShopTokenRecord, 'accessToken' | 'expiresAt' | 'refreshExpiresAt'> & { reauthorizationRequired: boolean }> {
-    const { accessToken, expiresAt, refreshExpiresAt, reauthorizationRequired } = await this.read();
-    return {
-      accessToken,
-      ...(expiresAt !== undefined ? { expiresAt } : {}),
-      ...(refreshExpiresAt !== undefined ? { refreshExpiresAt } : {}),
-      reauthorizationRequired: reauthorizationRequired === true,
-    };
+  async status(): Promise<TokenStatus> {
+    return tokenStatus(await this.read());
   }
 
   async reauthorizationRequired(): Promise<boolean> {

@@ -146,10 +146,7 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     const denied = tokens.problem(c);
     if (denied) return graphError(denied);
     const subject = c.req.param('subject');
-    if (!senders.has(subject)) {
-      const message = `Unsupported get request. Object with ID '${subject}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`;
-      return graphError({ message, type: 'GraphMethodException', code: 100, error_subcode: 33 });
-    }
+    if (!senders.has(subject)) return unsupported('get', subject);
     return c.json({ data: subscribedFields.length === 0 ? [] : [{ name: 'Acme dmbridge', id: '1234567890', subscribed_fields: subscribedFields }] });
   });
 
@@ -174,10 +171,7 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     const denied = tokens.problem(c);
     if (denied) return graphError(denied);
     const sender = c.req.param('sender');
-    if (!senders.has(sender)) {
-      const message = `Unsupported post request. Object with ID '${sender}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`;
-      return graphError({ message, type: 'GraphMethodException', code: 100, error_subcode: 33 });
-    }
+    if (!senders.has(sender)) return unsupported('post', sender);
     let body: unknown;
     try {
       body = JSON.parse(await c.req.text());
@@ -337,6 +331,12 @@ export function graphFailure(
 function injectedFailure(failure: FakeGraphFailure): Response {
   const headers = { 'content-type': 'application/json', ...failure.headers };
   return new Response(JSON.stringify(failure.body), { status: failure.status, headers });
+}
+
+/** Meta's answer for an object the token cannot act on (100/33). */
+function unsupported(method: 'get' | 'post', id: string): Response {
+  const message = `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`;
+  return graphError({ message, type: 'GraphMethodException', code: 100, error_subcode: 33 });
 }
 
 function invalidParameter(problem: string): Response {
