@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { openStore } from '../src/store/open.js';
 import { TEST, rawTestConfig, tempDir } from './helpers.js';
@@ -36,9 +37,11 @@ async function dmbridge(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ra
 
 const dir = tempDir();
 let genesys: FakeGenesys;
+let graph: FakeGraph;
 const PUBLIC = 'http://127.0.0.1:8443';
 
 beforeAll(async () => {
+  graph = await startFakeGraph({ accountId: TEST.accountId, accessToken: TEST.accessToken });
   genesys = await startFakeGenesys({
     clientId: TEST.genesysClientId,
     clientSecret: TEST.genesysClientSecret,
@@ -55,12 +58,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await genesys?.close();
+  await graph?.close();
   dir.cleanup();
 });
 
 /** A configuration file for the fake Genesys; `over` replaces top-level sections. */
 function configFile(over: Record<string, unknown> = {}, name = `${randomUUID()}.json`): string {
-  const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/${randomUUID()}.db` });
+  const raw = rawTestConfig({ genesysUrl: genesys.url, graphUrl: graph.url, store: `sqlite:${dir.path}/${randomUUID()}.db` });
   const file = join(dir.path, name);
   writeFileSync(file, JSON.stringify({ ...raw, server: { ...raw.server, publicUrl: PUBLIC }, ...over }));
   return file;
@@ -173,6 +177,8 @@ describe('dmbridge doctor', () => {
     const ran = await dmbridge(['doctor', '--config', configFile()]);
     expect(ran.stdout).toContain('✓ store: writable');
     expect(ran.stdout).toContain('✓ store: not corrupt');
+    expect(ran.stdout).toContain('✓ acme-instagram: Instagram token is valid');
+    expect(ran.stdout).toContain('✓ acme-instagram: Instagram webhook fields are subscribed');
     expect(ran.stdout).toMatch(/all \d+ checks passed/);
     expect(ran.code).toBe(0);
   });

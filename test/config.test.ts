@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config/index.js';
-import { tempDir } from './helpers.js';
+import { parseConfig } from '../src/config/index.js';
+import { configErrorOf, tempDir } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'entry', 'cli.js');
 const run = promisify(execFile);
@@ -35,15 +35,7 @@ const ENV = {
   GENESYS_WEBHOOK_SECRET: 'a-secret-longer-than-15',
 };
 
-function errorOf(text: string, env: NodeJS.ProcessEnv = ENV): string {
-  try {
-    parseConfig(text, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+const errorOf = (text: string, env: NodeJS.ProcessEnv = ENV) => configErrorOf(text, env);
 
 describe('configuration', () => {
   it('accepts the README example and derives the Genesys hosts from the region', () => {

@@ -141,7 +141,7 @@ describe('what is not the buyer never reaches the agent as the buyer', () => {
     expect(quiet.atGenesys().map((m) => m.text)).toEqual(['Hello?', 'Thanks']);
 
     const loud = buyerOf(world, mirrored);
-    const shown = (text: string) => eventually(() => loud.atGenesys().some((m) => m.text === `📱 Sent from TikTok Shop Seller Center by the brand: ${text}`));
+    const shown = (text: string) => eventually(() => loud.atGenesys().some((m) => m.text === `[Not from the customer] The brand replied from TikTok Shop Seller Center: ${text}`));
     await loud.writes('Hello?');
     await mirrored.fake.shopSends(loud.conversationId, { type: 'TEXT', content: { content: 'Hi, it ships today.' } }, 'CUSTOMER_SERVICE');
     expect(await shown('Hi, it ships today.')).toBe(true);
@@ -152,8 +152,8 @@ describe('what is not the buyer never reaches the agent as the buyer', () => {
     await loud.writes('Thanks');
     expect(loud.atGenesys().map((m) => m.text)).toEqual([
       'Hello?',
-      '📱 Sent from TikTok Shop Seller Center by the brand: Hi, it ships today.',
-      '📱 Sent from TikTok Shop Seller Center by the brand: We answer within 2 hours.',
+      '[Not from the customer] The brand replied from TikTok Shop Seller Center: Hi, it ships today.',
+      '[Not from the customer] The brand replied from TikTok Shop Seller Center: We answer within 2 hours.',
       'Thanks',
     ]);
     expect(loud.atGenesys()[1]!.channel.metadata.customAttributes['dmbridge.note']).toBe('app_reply');

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import type { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createLogger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
-import { configSchema, type Config } from '../src/config/index.js';
+import { ConfigError, configSchema, parseConfig, type Config } from '../src/config/index.js';
 import type { TikTokConnection } from '../src/channels/tiktok/config.js';
 import type { GenesysConfig } from '../src/genesys/config.js';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
@@ -211,4 +211,15 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<RetryableE
 /** The outbound-request counters as plain rows: target, operation, status, value. */
 export async function countedRequests(metrics: Metrics) {
   return (await metrics.outboundRequests.get()).values.map((v) => ({ ...v.labels, value: v.value }));
+}
+
+/** The message of the ConfigError `parseConfig` refuses `text` with (failing the test if it accepts it). */
+export function configErrorOf(text: string, env: NodeJS.ProcessEnv): string {
+  try {
+    parseConfig(text, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the configuration to be rejected');
 }

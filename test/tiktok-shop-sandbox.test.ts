@@ -5,7 +5,7 @@
  * the fake Genesys and the fake TikTok Shop, which checks every signature like the real one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSandboxCommand } from '../src/entry/sandbox-cli.js';
+import { sandboxCommand } from './sandbox-command.js';
 import { runSandbox, type RunningSandbox } from '../src/entry/sandbox.js';
 import { SANDBOX_BUYER, SANDBOX_ORDER } from '../src/channels/tiktok-shop/sandbox/index.js';
 import { eventually, tempDir } from './helpers.js';
@@ -21,12 +21,7 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runSandboxCommand([...args, '--console', sandbox.consoleUrl], { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...args: string[]) => sandboxCommand([...args, '--console', sandbox.consoleUrl]);
 const platformCalls = () => sandbox.fakes.get('tiktok-shop')!.calls().filter((c) => c.direction === 'to-platform');
 
 describe('dmbridge sandbox --tiktok-shop', () => {

@@ -8,6 +8,9 @@
  *   each engine only when the Node server selects it.
  * - The AWS SDK is bundled at the pinned version, with the environment as its only credential source
  *   (./lambda-credentials.ts).
+ * - Without the channels' sandbox and doctor facets: each module loads them with `import()` only for `dmbridge
+ *   sandbox` and `dmbridge doctor`, which never run on Lambda, but esbuild would inline them (and the Node HTTP server
+ *   the fakes listen with) into the one file.
  * - zod's error messages in English only: zod exports 40-odd locales from its namespace object, so none of them
  *   can be tree-shaken, and they would be a quarter of the bundle. dmbridge never selects one.
  */
@@ -43,6 +46,20 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/** A channel's `./sandbox/index.js` and `./doctor.js`, replaced by a module that says why it is absent if ever loaded. */
+const withoutNodeOnlyFacets: Plugin = {
+  name: 'without-node-only-facets',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(sandbox\/index|doctor)\.js$/ }, (args) =>
+      /[\\/]src[\\/]channels[\\/][^\\/]+[\\/]index\.ts$/.test(args.importer) ? { path: args.path, namespace: 'node-only' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'node-only' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is for the Node CLI (sandbox, doctor) and not part of the Lambda bundle`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 export async function bundleFunction(projectRoot: string, entry: string, outDir: string): Promise<BundledFunction> {
   await mkdir(outDir, { recursive: true });
   const file = join(outDir, 'index.mjs');
@@ -61,7 +78,7 @@ export async function bundleFunction(projectRoot: string, entry: string, outDir:
     banner: { js: REQUIRE_BANNER },
     external: ['better-sqlite3', 'pg', 'pg-native'],
     alias: { '@aws-sdk/credential-provider-node': join(projectRoot, 'deploy', 'aws', 'lambda-credentials.ts') },
-    plugins: [zodEnglishOnly],
+    plugins: [zodEnglishOnly, withoutNodeOnlyFacets],
     metafile: true,
     logLevel: 'warning',
   });

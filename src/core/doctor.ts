@@ -8,3 +8,22 @@ export interface DoctorCheck {
   /** Present when `ok` is false: one sentence saying what to change. */
   fix?: string;
 }
+
+/** What a doctor check reads of a stored platform token: never the refresh token itself. */
+export interface TokenStatus {
+  accessToken: string;
+  /** Epoch ms; absent while the bridge has not learnt it (a token seeded from the configuration). */
+  expiresAt?: number;
+  refreshExpiresAt?: number;
+  reauthorizationRequired: boolean;
+}
+
+export function tokenStatus(record: { accessToken: string; expiresAt?: number; refreshExpiresAt?: number; reauthorizationRequired?: boolean }): TokenStatus {
+  const { accessToken, expiresAt, refreshExpiresAt, reauthorizationRequired } = record;
+  return {
+    accessToken,
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+    ...(refreshExpiresAt !== undefined ? { refreshExpiresAt } : {}),
+    reauthorizationRequired: reauthorizationRequired === true,
+  };
+}

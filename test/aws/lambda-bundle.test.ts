@@ -46,7 +46,7 @@ const handshake = (path = '/webhooks/instagram') =>
   httpApiEvent({ method: 'GET', url: `${path}?hub.mode=subscribe&hub.verify_token=choose-a-long-random-verify-token&hub.challenge=31415`, headers: {} });
 
 describe('the bundled functions', () => {
-  it('are each at most 1 MB and carry neither SQLite nor PostgreSQL nor the credential chain Lambda does not use', () => {
+  it('are each at most 1 MB and carry neither SQLite nor PostgreSQL nor the credential chain Lambda does not use, nor the sandbox or doctor', () => {
     for (const name of Object.keys(LAMBDA_ENTRIES) as FunctionName[]) {
       const { bytes, metafile } = bundles[name];
       expect(bytes).toBeLessThanOrEqual(1_000_000);
@@ -55,6 +55,8 @@ describe('the bundled functions', () => {
       // The engines' code stays out; the configuration schema still knows their options.
       expect(inputs.filter((path) => /^src\/store\/(sqlite|postgres)\/(?!options\.ts$)/.test(path))).toEqual([]);
       expect(inputs.filter((path) => path.includes('zod/v4/locales/') && !path.endsWith('/en.js'))).toEqual([]);
+      // Neither the sandbox's fakes (nor the Node HTTP server they listen with) nor the doctor's checks.
+      expect(inputs.filter((path) => /^src\/channels\/[^/]+\/(sandbox\/|doctor\.ts)|@hono\/node-server/.test(path))).toEqual([]);
     }
   });
 

@@ -15,16 +15,9 @@ import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets
 import { openStore } from '../../src/store/open.js';
 import { AWS_CONFIG_EXAMPLE, AWS_ENV } from './config-example.js';
 import { CREDENTIALS, REGION } from './local-aws.js';
+import { configErrorOf } from '../helpers.js';
 
-function errorOf(text: string, env: NodeJS.ProcessEnv = AWS_ENV): string {
-  try {
-    parseConfig(text, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+const errorOf = (text: string, env: NodeJS.ProcessEnv = AWS_ENV) => configErrorOf(text, env);
 
 describe('store: aws in the configuration', () => {
   it('accepts the documented AWS configuration, its table, queues and media URL taken from the function environment', () => {

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSandboxCommand } from '../../src/entry/sandbox-cli.js';
+import { sandboxCommand } from '../sandbox-command.js';
 import { PortInUseError, playableChannels, runSandbox, type RunningSandbox } from '../../src/entry/sandbox.js';
 import { tempDir } from '../helpers.js';
 
@@ -21,13 +21,7 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-/** Runs `dmbridge sandbox ARGS` in this process: its exit code and what it printed. */
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runSandboxCommand(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = (...args: string[]) => sandboxCommand(args);
 const at = () => ['--console', sandbox.consoleUrl];
 
 describe('dmbridge sandbox from another terminal', () => {

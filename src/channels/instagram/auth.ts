@@ -25,6 +25,7 @@ import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpResult } from '../../net/http.js';
 import { graphBaseUrl, type InstagramConnection } from './config.js';
 import { graphErrorOf } from './errors.js';
+import { tokenStatus, type TokenStatus } from '../../core/doctor.js';
 
 export const INSTAGRAM_TOKEN_NAMESPACE = 'instagram-token';
 
@@ -96,6 +97,11 @@ export class InstagramTokens implements TokenSource {
     const renewed = await this.renew(token, { force: true });
     this.failIfReauthorizationRequired(renewed);
     return renewed.accessToken !== token ? renewed.accessToken : undefined;
+  }
+
+  /** What `dmbridge doctor` reports: the token in use and what the bridge knows of its expiry. Renews nothing. */
+  async status(): Promise<TokenStatus> {
+    return tokenStatus(await this.read());
   }
 
   /** Hourly upkeep: renews a due token even when the account is quiet, and warns while expiry is near. */

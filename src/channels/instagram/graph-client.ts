@@ -33,13 +33,20 @@ export interface GraphSendResult {
   pauseUntil?: number;
 }
 
+/** Whom the token belongs to: the Instagram account (Instagram Login) or the Page (Facebook Login). */
+export interface GraphTokenOwner {
+  /** Instagram Login: `user_id`, the id webhooks carry; Facebook Login: the Page id. */
+  id: string;
+  name?: string;
+}
+
 export interface GraphProfile {
   name?: string;
   username?: string;
   pictureUrl?: string;
 }
 
-type Operation = 'send' | 'profile';
+type Operation = 'send' | 'profile' | 'account' | 'subscriptions';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_PROFILE_TIMEOUT_MS = 3_000;
@@ -105,6 +112,38 @@ export class GraphClient {
     if (username) profile.username = username;
     if (pictureUrl) profile.pictureUrl = pictureUrl;
     return profile;
+  }
+
+  /**
+   * Whom the token belongs to. Instagram Login: `GET /me?fields=user_id,username`, whose `user_id` (not `id`) is the
+   * account id webhooks carry (instagram-messaging.md §1); Facebook Login: `GET /me?fields=id,name` answers the Page
+   * the token was issued for. For `dmbridge doctor`; throws like every call.
+   */
+  async tokenOwner(): Promise<GraphTokenOwner> {
+    const instagram = instagramLogin(this.connection) === 'instagram';
+    const url = `${this.versionUrl()}/me?fields=${instagram ? 'user_id,username' : 'id,name'}`;
+    const { response, bodyText } = await this.call('account', url, (token) => ({ method: 'GET', headers: this.headers(token) }), this.timeoutMs);
+    if (!response.ok) throw this.failure('account', response, bodyText);
+    const body = parseJson(bodyText);
+    const id = stringField(body, instagram ? 'user_id' : 'id') ?? '';
+    const name = stringField(body, instagram ? 'username' : 'name');
+    return { id, ...(name ? { name } : {}) };
+  }
+
+  /**
+   * The webhook fields each app subscribed to this account answers: `GET /{ig-id}/subscribed_apps` with Instagram
+   * Login, `GET /{page-id}/subscribed_apps` with Facebook Login (instagram-messaging.md §1, "Subscribe";
+   * https://developers.facebook.com/docs/graph-api/reference/page/subscribed_apps). One list per app installed.
+   */
+  async subscribedFields(): Promise<string[][]> {
+    const url = `${this.versionUrl()}/${encodeURIComponent(this.sender())}/subscribed_apps`;
+    const { response, bodyText } = await this.call('subscriptions', url, (token) => ({ method: 'GET', headers: this.headers(token) }), this.timeoutMs);
+    if (!response.ok) throw this.failure('subscriptions', response, bodyText);
+    const data = (parseJson(bodyText) as { data?: unknown } | undefined)?.data;
+    if (!Array.isArray(data)) return [];
+    return data.map((app: { subscribed_fields?: unknown }) =>
+      Array.isArray(app?.subscribed_fields) ? app.subscribed_fields.filter((f): f is string => typeof f === 'string') : [],
+    );
   }
 
   private versionUrl(): string {

@@ -85,5 +85,7 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
   mediaKeyMaterial: (connection) => [connection.appSecret],
   classifyError: (status, bodyText, { connection, now }) =>
     status >= 200 && status < 300 ? undefined : classifyGraphError(status, bodyText, { accountId: connection.accountId, now }),
+  // Only `dmbridge doctor` loads it.
+  doctor: (connection, deps) => import('./doctor.js').then((m) => m.instagramDoctor(connection, deps)),
   sandbox: () => import('./sandbox/index.js').then((m) => m.instagramSandbox),
 };

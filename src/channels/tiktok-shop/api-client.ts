@@ -27,7 +27,7 @@ import {
 import { signedTikTokShopUrl } from './sign.js';
 import type { TikTokShopSendBody } from './send.js';
 
-export type TikTokShopOperation = 'shops' | 'send' | 'upload' | 'read' | 'conversations' | 'create_conversation' | 'messages';
+export type TikTokShopOperation = 'shops' | 'webhooks' | 'send' | 'upload' | 'read' | 'conversations' | 'create_conversation' | 'messages';
 
 /** A conversation as Get Conversations lists it (cs-convs); only what the bridge reads. */
 export interface TikTokShopConversation {
@@ -38,7 +38,7 @@ export interface TikTokShopConversation {
 
 export interface TikTokShopClientOptions {
   connection: TikTokShopConnection;
-  tokens: TikTokShopTokens;
+  tokens: Pick<TikTokShopTokens, 'getAccessToken' | 'refresh'>;
   /** Where the shop cipher is kept. */
   store: Records;
   http?: HttpCall;
@@ -54,7 +54,7 @@ const MESSAGE_PAGES = 5;
 export class TikTokShopClient {
   readonly shop: TikTokShopCipher;
   private readonly connection: TikTokShopConnection;
-  private readonly tokens: TikTokShopTokens;
+  private readonly tokens: Pick<TikTokShopTokens, 'getAccessToken' | 'refresh'>;
   private readonly http: HttpCall;
   private readonly clock: Clock;
   private readonly metrics: Metrics | undefined;
@@ -75,6 +75,16 @@ export class TikTokShopClient {
   async authorizedShops(): Promise<readonly AuthorizedShop[]> {
     const data = await this.api('shops', 'GET', '/authorization/202309/shops', { shop: false });
     return isRecord(data) && Array.isArray(data.shops) ? data.shops.filter(isRecord) : [];
+  }
+
+  /**
+   * `GET /event/202309/webhooks` → `data.webhooks[{event_type, address}]`: the shop's own webhook addresses (tiktok-shop.md
+   * §4). The app-wide URL set in Partner Center is not listed.
+   */
+  async shopWebhooks(): Promise<Array<{ eventType: string; address: string }>> {
+    const data = await this.api('webhooks', 'GET', '/event/202309/webhooks', { shop: true });
+    const list = isRecord(data) && Array.isArray(data.webhooks) ? data.webhooks.filter(isRecord) : [];
+    return list.flatMap((w) => (typeof w.event_type === 'string' && typeof w.address === 'string' ? [{ eventType: w.event_type, address: w.address }] : []));
   }
 
   /** `POST …/conversations/{id}/messages` `{type, content}` → `data.message_id`. */

@@ -24,6 +24,7 @@ import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpResult } from '../../net/http.js';
 import type { TikTokShopConnection } from './config.js';
 import { classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from './errors.js';
+import { tokenStatus, type TokenStatus } from '../../core/doctor.js';
 
 export const TTS_TOKEN_NAMESPACE = 'tiktok-shop-token';
 export const TTS_SHOP_NAMESPACE = 'tiktok-shop-shop';
@@ -108,6 +109,11 @@ export class TikTokShopTokens {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** What `dmbridge doctor` reports: the tokens in use and what the bridge knows of their expiry. Refreshes nothing. */
+  async status(): Promise<TokenStatus> {
+    return tokenStatus(await this.read());
   }
 
   async reauthorizationRequired(): Promise<boolean> {

@@ -14,6 +14,8 @@ import { createTikTokShopReplier } from './reply.js';
 import { tiktokShopVerifier } from './verify.js';
 import { tiktokShopClosesAt } from './window.js';
 
+const WEBHOOK_PATH = '/webhooks/tiktok-shop';
+
 export const TikTokShopModule: ChannelModule<TikTokShopConnection> = {
   name: TIKTOK_SHOP_CHANNEL,
   labels: { source: 'TikTok Shop chat', platform: 'TikTok Shop', app: 'TikTok Shop Seller Center' },
@@ -21,7 +23,7 @@ export const TikTokShopModule: ChannelModule<TikTokShopConnection> = {
   configProblems: tiktokShopConfigProblems,
   accountId: (connection) => connection.shopId,
   webhook: {
-    path: '/webhooks/tiktok-shop',
+    path: WEBHOOK_PATH,
     verifier: tiktokShopVerifier,
     signers: (connection) => [connection.appKey],
     // The Seller Center order link of the shop, when its connection has a template; without one the agent reads
@@ -57,5 +59,7 @@ export const TikTokShopModule: ChannelModule<TikTokShopConnection> = {
   // Every instance has the app secret already; media tokens are derived from it.
   mediaKeyMaterial: (connection) => [connection.appSecret],
   classifyError: (status, bodyText, { connection, now }) => classifyTikTokShopError(status, bodyText, { shopId: connection.shopId, now }),
+  // Only `dmbridge doctor` loads it.
+  doctor: (connection, deps) => import('./doctor.js').then((m) => m.tiktokShopDoctor(connection, deps, { webhookPath: WEBHOOK_PATH })),
   sandbox: () => import('./sandbox/index.js'),
 };

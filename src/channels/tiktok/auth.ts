@@ -21,6 +21,7 @@ import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpResponse } from '../../net/http.js';
 import type { Locks, Records } from '../../core/store.js';
 import { classifyTikTokFetchError, tiktokEnvelopeOf } from './errors.js';
+import { tokenStatus, type TokenStatus } from '../../core/doctor.js';
 
 export const TIKTOK_TOKEN_NAMESPACE = 'tiktok-token';
 
@@ -118,6 +119,11 @@ export class TikTokTokens {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** What `dmbridge doctor` reports: the tokens in use and what the bridge knows of their expiry. Refreshes nothing. */
+  async status(): Promise<TokenStatus> {
+    return tokenStatus(await this.read());
   }
 
   /** True once a refresh was refused and no new tokens were configured since. */

@@ -15,6 +15,8 @@ import { createTikTokReplier } from './reply.js';
 import { verifyTikTokSignature } from './verify.js';
 import { TIKTOK_REPLY_WINDOW } from './window.js';
 
+const WEBHOOK_PATH = '/webhooks/tiktok';
+
 const SIGNATURE_MESSAGES = {
   stale: 'the signed timestamp is outside the accepted tolerance',
   mismatch: 'TikTok-Signature does not match the body for any configured app secret',
@@ -45,7 +47,7 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
   accountId: (connection) => connection.businessId,
 
   webhook: {
-    path: '/webhooks/tiktok',
+    path: WEBHOOK_PATH,
     verifier(connections) {
       // One developer app (one webhook URL) may serve several business accounts, each app with its own secret.
       const tolerance = new Map<string, number>();
@@ -100,5 +102,7 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
   mediaKeyMaterial: (connection) => [connection.appSecret],
   classifyError: (status, bodyText, { connection, now }) =>
     classifyTikTokError(status, tiktokEnvelopeOf(bodyText) ?? bodyText, { businessId: connection.businessId, now }),
+  // Only `dmbridge doctor` loads it.
+  doctor: (connection, deps) => import('./doctor.js').then((m) => m.tiktokDoctor(connection, deps, { webhookPath: WEBHOOK_PATH })),
   sandbox: () => import('./sandbox/index.js').then((m) => m.tiktokSandbox),
 };

@@ -36,7 +36,8 @@ export function corruptWhileRunning(path: string, problem: string, cause: unknow
 export function quickCheck(db: Database.Database): string[] {
   try {
     const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
-    return rows.map((r) => r.quick_check).filter((line) => line !== 'ok');
+    // One row may hold several lines ("*** in database main ***\nPage 5: …"): the operator reads one line.
+    return rows.map((r) => r.quick_check.replace(/\s+/g, ' ').trim()).filter((line) => line !== 'ok');
   } catch (err) {
     // A page too damaged to walk stops the check itself.
     if (isCorruption(err)) return [(err as Error).message];

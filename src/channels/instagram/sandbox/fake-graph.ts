@@ -30,6 +30,10 @@ export interface FakeGraphOptions extends FakeGraphTokenOptions {
   apiVersion?: string;
   /** Customers (by IGSID) whose profile can be read; any other IGSID is "no matching user". */
   profiles?: Record<string, FakeProfile>;
+  /** The account's username (Instagram Login) or the Page's name (Facebook Login), answered by `GET /me`. */
+  accountName?: string;
+  /** The webhook fields the app is subscribed to for this account; default every field the bridge reads. */
+  subscribedFields?: string[];
 }
 
 export interface FakeGraphFailure {
@@ -60,6 +64,8 @@ export interface FakeGraph {
   currentToken(): string;
   /** Every token issued so far stops working (190), as if revoked. */
   revokeTokens(): void;
+  /** What `GET /{id}/subscribed_apps` answers from now on; empty: the app is not subscribed at all. */
+  setSubscribedFields(fields: string[]): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +77,7 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
   let messageSent: ((sent: { body: unknown; messageId: string }) => Promise<void> | void) | undefined;
   const failures: Record<'send' | 'profile', FakeGraphFailure[]> = { send: [], profile: [] };
   const tokens = new FakeGraphTokens(opts);
+  let subscribedFields = opts.subscribedFields ?? ['messages', 'message_echoes', 'messaging_seen', 'message_reactions', 'messaging_postbacks', 'messaging_referral'];
 
   const fake: FakeGraph = {
     url: '',
@@ -78,6 +85,9 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     refreshes: tokens.refreshes,
     currentToken: () => tokens.current(),
     revokeTokens: () => tokens.revokeAll(),
+    setSubscribedFields(fields) {
+      subscribedFields = [...fields];
+    },
     failNext(n, error, on = 'send') {
       for (let i = 0; i < n; i++) failures[on].push(error);
     },
@@ -114,6 +124,32 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   });
 
+  // Send API: Instagram Login POST /<IG_ID>/messages or /me/messages; Facebook Login POST /<PAGE_ID>/messages or
+  // /me/messages with the Page token (instagram-messaging.md key facts 19, 20): the IG account id is not a sender there.
+  const senders = new Set(opts.login === 'facebook' ? ['me', ...(opts.pageId ? [opts.pageId] : [])] : ['me', opts.accountId]);
+
+  // Whom the token belongs to (instagram-messaging.md §1): with Instagram Login `user_id` is the id webhooks carry and
+  // `id` another one; a Page token answers its Page. Only the fields asked for, and always `id`, as Graph does.
+  app.get('/:version/me', (c) => {
+    const denied = tokens.problem(c);
+    if (denied) return graphError(denied);
+    const asked = new Set((c.req.query('fields') ?? '').split(','));
+    const me: Record<string, string> =
+      opts.login === 'facebook'
+        ? { id: opts.pageId ?? '101000000000001', name: opts.accountName ?? 'Acme' }
+        : { id: `9${opts.accountId}`, user_id: opts.accountId, username: opts.accountName ?? 'acme' };
+    return c.json(Object.fromEntries(Object.entries(me).filter(([field]) => field === 'id' || asked.has(field))));
+  });
+
+  // The apps subscribed to the account's webhooks and their fields (instagram-messaging.md §1, "Subscribe").
+  app.get('/:version/:subject/subscribed_apps', (c) => {
+    const denied = tokens.problem(c);
+    if (denied) return graphError(denied);
+    const subject = c.req.param('subject');
+    if (!senders.has(subject)) return unsupported('get', subject);
+    return c.json({ data: subscribedFields.length === 0 ? [] : [{ name: 'Acme dmbridge', id: '1234567890', subscribed_fields: subscribedFields }] });
+  });
+
   // Profile: GET /<IGSID>?fields=name,username,profile_pic (instagram-messaging.md §7).
   app.get('/:version/:igsid', (c) => {
     const failure = failures.profile.shift();
@@ -129,19 +165,13 @@ export async function startFakeGraph(opts: FakeGraphOptions): Promise<FakeGraph>
     return c.json({ ...Object.fromEntries(fields.map((f) => [f, profile[f]])), id: igsid });
   });
 
-  // Send API: Instagram Login POST /<IG_ID>/messages or /me/messages; Facebook Login POST /<PAGE_ID>/messages or
-  // /me/messages with the Page token (instagram-messaging.md key facts 19, 20): the IG account id is not a sender there.
-  const senders = new Set(opts.login === 'facebook' ? ['me', ...(opts.pageId ? [opts.pageId] : [])] : ['me', opts.accountId]);
   app.post('/:version/:sender/messages', async (c) => {
     const failure = failures.send.shift();
     if (failure !== undefined) return injectedFailure(failure);
     const denied = tokens.problem(c);
     if (denied) return graphError(denied);
     const sender = c.req.param('sender');
-    if (!senders.has(sender)) {
-      const message = `Unsupported post request. Object with ID '${sender}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`;
-      return graphError({ message, type: 'GraphMethodException', code: 100, error_subcode: 33 });
-    }
+    if (!senders.has(sender)) return unsupported('post', sender);
     let body: unknown;
     try {
       body = JSON.parse(await c.req.text());
@@ -301,6 +331,12 @@ export function graphFailure(
 function injectedFailure(failure: FakeGraphFailure): Response {
   const headers = { 'content-type': 'application/json', ...failure.headers };
   return new Response(JSON.stringify(failure.body), { status: failure.status, headers });
+}
+
+/** Meta's answer for an object the token cannot act on (100/33). */
+function unsupported(method: 'get' | 'post', id: string): Response {
+  const message = `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`;
+  return graphError({ message, type: 'GraphMethodException', code: 100, error_subcode: 33 });
 }
 
 function invalidParameter(problem: string): Response {

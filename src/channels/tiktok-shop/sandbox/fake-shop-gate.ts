@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import { signTikTokShopRequest } from '../sign.js';
 import type { FakeTokens } from './fake-shop-tokens.js';
 
-export type FakeEndpoint = 'shops' | 'conversations' | 'messages' | 'send' | 'read' | 'create' | 'upload' | 'refresh';
+export type FakeEndpoint = 'shops' | 'webhooks' | 'conversations' | 'messages' | 'send' | 'read' | 'create' | 'upload' | 'refresh';
 
 /** One API call as the fake answered it. */
 export interface FakeTikTokShopCall {

@@ -36,6 +36,8 @@ export interface FakeShopRouteDeps {
   records: FakeShopRecords;
   /** Posts the echo of an accepted send to the bridge, before the send is answered (the worst order for it). */
   echo: (conversationId: string, message: StoredMessage) => Promise<void>;
+  /** The shop's own webhook addresses (Update Shop Webhook), by event type. */
+  webhooks: () => ReadonlyMap<string, string>;
   now: () => number;
 }
 
@@ -48,6 +50,16 @@ export function routeFakeShopApi(web: Hono, deps: FakeShopRouteDeps): void {
     gate.signed(false, 'shops', (c) =>
       gate.envelope(c, 0, 'Success', { shops: [{ id: shop.shopId, name: 'Acme', region: shop.region, seller_type: 'LOCAL', cipher: shop.shopCipher, code: 'GBLC12345' }] }),
     ),
+  );
+
+  // Get Shop Webhooks (tiktok-shop.md §4): the per-shop addresses only, with their times.
+  web.get(
+    '/event/202309/webhooks',
+    gate.signed(true, 'webhooks', (c) => {
+      const at = Math.floor(deps.now() / 1000);
+      const webhooks = [...deps.webhooks()].map(([event_type, address]) => ({ event_type, address, create_time: at, update_time: at }));
+      return gate.envelope(c, 0, 'Success', { webhooks, total_count: webhooks.length });
+    }),
   );
 
   web.get(

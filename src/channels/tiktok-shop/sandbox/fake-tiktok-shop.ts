@@ -33,6 +33,8 @@ export interface FakeTikTokShopOptions {
   /** Whether a refresh hands out a new refresh token (UNCONFIRMED in reality; default true, the harder case). */
   rotateRefreshToken?: boolean;
   conversations?: FakeConversation[];
+  /** The shop's own webhook addresses by event type (`NEW_MESSAGE` → URL), as Update Shop Webhook sets them; default none. */
+  shopWebhooks?: Record<string, string>;
   /** Where buyer messages and echoes are posted (`{bridgeUrl}/webhooks/tiktok-shop`); none: nothing is posted. */
   bridgeUrl?: string;
   /**
@@ -91,6 +93,8 @@ export interface FakeTikTokShop extends FakeShopRecords {
   allowSending(conversationId: string, allowed: boolean): void;
   /** Whether TikTok's rules (or closeConversation) have closed it now, on the fake's clock. */
   isClosed(conversationId: string): boolean;
+  /** The shop's webhook address for `eventType` from now on (undefined: removed), as Update / Delete Shop Webhook do. */
+  setShopWebhook(eventType: string, address: string | undefined): void;
   /** Every media URL handed out so far answers 403; Get Conversation Messages hands out fresh ones. */
   expireMediaUrls(): void;
   mediaBytes(mediaId: string): Uint8Array;
@@ -114,6 +118,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
   const gate = new FakeShopGate(opts, tokens, now);
   const records: FakeShopRecords = { sends: [], uploads: [], uploadedBytes: new Map(), reads: [], creates: [] };
   const echoes: FakeTikTokShopWebhook[] = [];
+  const webhooks = new Map(Object.entries(opts.shopWebhooks ?? {}));
 
   async function postWebhook(envelope: Record<string, unknown>) {
     if (!opts.bridgeUrl) throw new Error('fake TikTok Shop: no bridgeUrl to post to');
@@ -152,7 +157,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
 
   const web = new Hono();
   tokens.route(web, gate);
-  routeFakeShopApi(web, { shop: { shopId: opts.shopId, shopCipher: opts.shopCipher, region }, world, gate, tokens, records, echo, now });
+  routeFakeShopApi(web, { shop: { shopId: opts.shopId, shopCipher: opts.shopCipher, region }, world, gate, tokens, records, echo, webhooks: () => webhooks, now });
   const { server, origin } = await listenOnLoopback(web, opts.port);
   world.origin = origin;
   for (const c of opts.conversations ?? []) world.add(c);
@@ -179,6 +184,10 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
     isClosed: (id) => {
       const c = world.get(id);
       return c !== undefined && world.isClosed(c);
+    },
+    setShopWebhook(eventType, address) {
+      if (address === undefined) webhooks.delete(eventType);
+      else webhooks.set(eventType, address);
     },
     expireMediaUrls: () => void world.mediaGeneration++,
     mediaBytes: fakeMediaBytes,

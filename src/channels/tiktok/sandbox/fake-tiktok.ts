@@ -10,6 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { listenOnLoopback } from '../../../net/loopback.js';
+import { serveAppAdministration } from './fake-tiktok-app.js';
+import { envelope, isRecord, jsonBody } from './fake-tiktok-wire.js';
 
 export interface FakeTikTokOptions {
   /** 0 or absent: any free port. */
@@ -26,6 +28,8 @@ export interface FakeTikTokOptions {
   accessTokenTtlSec?: number;
   /** Conversation ids the business may send to; any other is 40007. */
   conversations?: string[];
+  /** The app's DIRECT_MESSAGE webhook URL, as `GET /business/webhook/list/` answers it; default: none configured. */
+  webhookUrl?: string;
 }
 
 export type FakeTikTokEndpoint = 'send' | 'upload' | 'download' | 'refresh';
@@ -77,6 +81,8 @@ export interface FakeTikTok {
   /** The currently valid access and refresh tokens (the latest issued). */
   currentTokens(): { accessToken: string; refreshToken: string };
   addConversation(conversationId: string): void;
+  /** The app's DIRECT_MESSAGE webhook URL from now on (undefined: none), as if changed in the developer portal. */
+  setWebhookUrl(url: string | undefined): void;
   /** Delay before every answer. */
   setLatency(ms: number): void;
   /**
@@ -105,6 +111,7 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
   let refreshToken = opts.refreshToken;
   let latestAccessToken = opts.accessToken;
   const conversations = new Set(opts.conversations ?? []);
+  let webhookUrl = opts.webhookUrl;
   const mediaIds = new Map<string, Uint8Array>();
   const downloadTokens = new Map<string, string>(); // download id → media id
   const customerMedia = new Map<string, { bytes: Uint8Array; contentType: string }>();
@@ -130,6 +137,9 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
     },
     addConversation(conversationId) {
       conversations.add(conversationId);
+    },
+    setWebhookUrl(url) {
+      webhookUrl = url;
     },
     setLatency(ms) {
       latencyMs = ms;
@@ -169,6 +179,18 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
     if (!failure) return undefined;
     return envelope(failure.code, failure.message, {}, failure.httpStatus);
   }
+
+  serveAppAdministration(app, {
+    appId: opts.appId,
+    appSecret: opts.appSecret,
+    businessId: opts.businessId,
+    basePath: BASE_PATH,
+    tokenState(token) {
+      const expiry = accessTokens.get(token);
+      return expiry === undefined ? 'unknown' : expiry <= Date.now() ? 'expired' : 'valid';
+    },
+    webhookUrl: () => webhookUrl,
+  });
 
   // Token refresh: POST /tt_user/oauth2/refresh_token/ (key fact 5), no Access-Token.
   app.post(`${BASE_PATH}/tt_user/oauth2/refresh_token/`, async (c) => {
@@ -340,11 +362,6 @@ function templateProblem(template: unknown): { code: number; message: string } |
   return undefined;
 }
 
-/** The envelope, always HTTP 200 unless said (key fact 6). */
-function envelope(code: number, message: string, data: unknown = {}, status = 200): Response {
-  const body = { code, message, request_id: freshRequestId(), data };
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-}
 
 /** A small, valid-looking JPEG (SOI … EOI) whose middle depends only on the media id. */
 function mediaBytes(mediaId: string): Uint8Array {
@@ -360,27 +377,13 @@ function isJpegOrPng(bytes: Uint8Array): boolean {
   return jpeg || png;
 }
 
-async function jsonBody(c: Context): Promise<unknown> {
-  try {
-    return JSON.parse(await c.req.text()) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
-/** `YYYYMMDDhhmmss` + hex, like TikTok's request ids. */
-function freshRequestId(): string {
-  return `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}${randomUUID().replace(/-/g, '').slice(0, 18).toUpperCase()}`;
-}
 
 /** Base64-like and may contain `+`, `/`, `=` (key fact 31). */
 function freshMessageId(): string {
   return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64');
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
