@@ -11,6 +11,8 @@ import type { ChannelModule, ConnectionDirectory, LinkedConnection } from './cor
 import { systemClock, type Clock } from './core/clock.js';
 import type { JobRoute } from './core/jobs.js';
 import type { Backlog, Conversations, DeadLetters, Inbox, JobSink, Locks, Maintenance, Pauses, Records, Store } from './core/store.js';
+import { createGenesysAttachments, GENESYS_MEDIA_PLATFORM } from './genesys/attachments.js';
+import { GenesysTokenProvider } from './genesys/auth.js';
 import { GenesysClient } from './genesys/client.js';
 import { genesysPauseKey } from './genesys/errors.js';
 import { checkReadiness, type Readiness } from './http/admin.js';
@@ -22,6 +24,8 @@ import { createJobRoutes } from './jobs/index.js';
 import type { Logger } from './logger.js';
 import { MediaProxy } from './media/proxy.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { parseAllowedOrigins } from './net/allowed-origins.js';
+import { createMediaFetch, type Resolver } from './net/media-fetch.js';
 import { Breakers } from './queue/breaker.js';
 import { Worker } from './queue/worker.js';
 import { openStore } from './store/open.js';
@@ -45,6 +49,8 @@ export interface ComposeOptions {
   /** The admin API's operations, where the store keeps dead letters (`admin.token` turns the API on). */
   operations?: DeadLetters & Backlog;
   readiness?: () => Promise<Readiness>;
+  /** How media hosts are resolved (the system resolver by default); tests pass one that never reaches real DNS. */
+  resolveHost?: Resolver;
 }
 
 export interface ComposedBridge {
@@ -63,20 +69,40 @@ export function composeBridge(opts: ComposeOptions): ComposedBridge {
   const { config, logger, store } = opts;
   const clock = opts.clock ?? systemClock;
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
-  const connections = linkConnections(opts.channels ?? CHANNELS, config, { store, clock, metrics, logger });
+  const channels = opts.channels ?? CHANNELS;
 
   let listener: () => void = () => undefined;
   const onEnqueued = () => listener();
-  const genesys = new GenesysClient({ config: config.genesys, metrics, logger, clock });
+  // One guarded fetch for every media transfer: the channels', the agents' attachments and /media's.
+  const allowed = parseAllowedOrigins(config.media.allowedOrigins);
+  const mediaFetch = createMediaFetch({ allowed, ...(opts.resolveHost ? { resolve: opts.resolveHost } : {}) });
+  const genesysTokens = new GenesysTokenProvider({ config: config.genesys, clock, metrics, logger });
+  const genesys = new GenesysClient({ config: config.genesys, tokens: genesysTokens, metrics, logger, clock });
   const genesysPause = genesysPauseKey(config.genesys.clientId);
+  // The key and the proxy exist before the channels connect (their replies may link attachments through /media);
+  // the proxy looks a token's source up when the token is used.
   const media = new MediaProxy({
     publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
-    key: mediaSigningKey(config, connections),
-    sources: new Map([...connections].flatMap(([id, { clients }]) => (clients.media ? [[id, clients.media] as const] : []))),
+    key: mediaSigningKey(config, channels),
+    sources: (connectionId, reference) => {
+      const linked = connections.get(connectionId);
+      if (!linked) return undefined;
+      return reference.platform === GENESYS_MEDIA_PLATFORM ? attachments.source : linked.clients.media;
+    },
     clock,
     logger,
     metrics,
   });
+  const attachments = createGenesysAttachments({
+    downloadsBaseUrl: config.genesys.downloadsBaseUrl,
+    allowed,
+    tokens: genesysTokens,
+    mediaFetch,
+    mediaUrl: (connectionId, reference) => media.urlFor(connectionId, reference),
+    metrics,
+    logger,
+  });
+  const connections = linkConnections(channels, config, { store, clock, metrics, logger, mediaFetch, attachments: attachments.attachments });
   const routes = createJobRoutes({
     connections,
     store,
@@ -136,9 +162,10 @@ function linkConnections(
  * secrets every instance shares already (each channel module with media names its own). Without such a channel
  * there is no media to proxy and any key will do.
  */
-function mediaSigningKey(config: Config, connections: ConnectionDirectory): Uint8Array {
+function mediaSigningKey(config: Config, channels: readonly ChannelModule[]): Uint8Array {
   if (config.server.mediaSigningKey) return Buffer.from(config.server.mediaSigningKey);
-  const secrets = [...connections.values()].flatMap(({ channel, connection }) => channel.mediaKeyMaterial?.(connection) ?? []).sort();
+  const byName = new Map(channels.map((channel) => [channel.name, channel]));
+  const secrets = config.connections.flatMap((connection) => byName.get(connection.channel)?.mediaKeyMaterial?.(connection) ?? []).sort();
   return createHash('sha256').update(`dmbridge media links\0${secrets.join('\0')}`).digest();
 }
 
@@ -149,6 +176,7 @@ export interface BridgeOptions {
   /** Run the delivery worker in this process (default true). */
   worker?: boolean;
   channels?: readonly ChannelModule[];
+  resolveHost?: Resolver;
 }
 
 export interface Bridge {
@@ -173,7 +201,10 @@ export async function createBridge(opts: BridgeOptions): Promise<Bridge> {
       ...(runsWorker ? { lastProgressAt: () => worker.lastProgressAt } : {}),
       stallMs: Math.max(STALL_MIN_MS, 2 * config.queue.leaseMs),
     });
-  const composed = composeBridge({ config, logger, store, clock, operations: store, readiness, ...(opts.channels ? { channels: opts.channels } : {}) });
+  const composed = composeBridge({ config, logger, store, clock, operations: store, readiness,
+    ...(opts.channels ? { channels: opts.channels } : {}),
+    ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}),
+  });
   const { metrics } = composed;
   const owner = `dmbridge-${randomUUID()}`;
   const breakers = new Breakers({ store, clock, instanceId: owner, logger });

@@ -89,6 +89,27 @@ describe('configuration', () => {
     expect(errorOf(doubled)).toContain('connections[1].id: duplicate connection id "acme-instagram"');
   });
 
+  it("derives the Genesys downloads host from the region, and lists no media origin of the operator's by default", () => {
+    const config = parseConfig(README_EXAMPLE, ENV);
+    expect(config.genesys.downloadsBaseUrl).toBe('https://api-downloads.mypurecloud.com');
+    expect(config.media.allowedOrigins).toEqual([]);
+  });
+
+  it('takes media origins, hosts and suffixes, and names an entry that is none of these', () => {
+    const listed = `${README_EXAMPLE}media: { allowedOrigins: ["https://files.example.com", "http://127.0.0.1:9300", "cdn.example.net", ".s3.amazonaws.com"] }\n`;
+    expect(parseConfig(listed, ENV).media.allowedOrigins).toHaveLength(4);
+    const wrong = `${README_EXAMPLE}media: { allowedOrigins: ["https://files.example.com/path", "10.0.0.1"] }\n`;
+    const message = errorOf(wrong);
+    expect(message).toContain('media.allowedOrigins[0]: "https://files.example.com/path" must be an origin alone');
+    expect(message).toContain('media.allowedOrigins[1]: "10.0.0.1" is neither an origin');
+  });
+
+  it('refuses a Genesys downloads origin that is not HTTPS on 443 unless the operator lists it exactly', () => {
+    const local = README_EXAMPLE.replace('  clientId: ${GENESYS_CLIENT_ID}', '  clientId: ${GENESYS_CLIENT_ID}\n  downloadsBaseUrl: http://127.0.0.1:9100/');
+    expect(errorOf(local)).toContain('genesys.downloadsBaseUrl: http://127.0.0.1:9100 is fetched only when media.allowedOrigins lists it exactly');
+    expect(parseConfig(`${local}media: { allowedOrigins: ["http://127.0.0.1:9100"] }\n`, ENV).genesys.downloadsBaseUrl).toBe('http://127.0.0.1:9100');
+  });
+
   it('rejects YAML that does not parse, saying so', () => {
     expect(errorOf('server: [unclosed')).toContain('not valid YAML or JSON');
   });

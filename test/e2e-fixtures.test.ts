@@ -6,10 +6,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInstagramWebhook } from '../src/channels/instagram/parse.js';
-import { startServer, type RunningServer } from '../src/entry/server.js';
+import type { RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
-import { TEST, eventually, postInstagram, tempDir, testConfig } from './helpers.js';
+import { TEST, eventually, postInstagram, startTestServer, tempDir, testConfig } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'instagram');
 const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort();
@@ -20,7 +20,7 @@ const dir = tempDir();
 
 beforeAll(async () => {
   genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId] });
-  bridge = await startServer({ config: testConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/fixtures.db` }), logger: silentLogger });
+  bridge = await startTestServer({ config: testConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/fixtures.db` }), logger: silentLogger });
 });
 afterAll(async () => {
   await bridge?.close();

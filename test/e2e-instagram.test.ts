@@ -3,11 +3,11 @@
  * Genesys, which checks OAuth and the inbound schema like the real service.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../src/entry/server.js';
+import type { RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
-import { TEST, eventually, postInstagram, tempDir, testConfig } from './helpers.js';
+import { TEST, eventually, postInstagram, startTestServer, tempDir, testConfig } from './helpers.js';
 
 let genesys: FakeGenesys;
 let bridge: RunningServer;
@@ -20,7 +20,7 @@ beforeAll(async () => {
     integrationIds: [TEST.integrationId],
   });
   const config = testConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/e2e.db` });
-  bridge = await startServer({ config, logger: silentLogger });
+  bridge = await startTestServer({ config, logger: silentLogger });
 });
 
 afterAll(async () => {

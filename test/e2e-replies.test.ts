@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/index.js';
-import { startServer, type RunningServer } from '../src/entry/server.js';
+import type { RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { graphFailure, startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
 import { fakeMid, instagramDmWebhook } from '../src/channels/instagram/sandbox/customer.js';
-import { TEST, eventually, postInstagram, rawTestConfig, tempDir } from './helpers.js';
+import { TEST, eventually, freePort, postInstagram, rawTestConfig, startTestServer, tempDir } from './helpers.js';
 
 const HOUR = 60 * 60 * 1000;
 const TAGGED = { id: 'acme-tagged', accountId: '17841400000000077', integrationId: '0a1b2c3d-2222-4222-8333-944455566677', webhookSecret: 'tagged-webhook-secret-0123456789' };
@@ -25,7 +25,10 @@ beforeAll(async () => {
   genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId, TAGGED.integrationId] });
   graph = await startFakeGraph({ accessToken: TEST.accessToken, accountId: TEST.accountId, profiles: { [TEST.customer]: { name: 'Jane Doe', username: 'jane.doe' } } });
   taggedGraph = await startFakeGraph({ accessToken: TEST.accessToken, accountId: TAGGED.accountId });
-  const raw = rawTestConfig({ genesysUrl: genesys.url, graphUrl: graph.url, store: `sqlite:${dir.path}/replies.db` });
+  const port = await freePort();
+  const base = rawTestConfig({ genesysUrl: genesys.url, graphUrl: graph.url, store: `sqlite:${dir.path}/replies.db`, port, mediaOrigins: [genesys.storageUrl] });
+  // Meta fetches agents' attachments from the bridge's public URL.
+  const raw = { ...base, server: { ...base.server, publicUrl: `http://127.0.0.1:${port}` } };
   const main = { ...raw.connections[0]!, forwardAppReplies: true };
   const tagged = {
     ...raw.connections[0]!,
@@ -35,7 +38,7 @@ beforeAll(async () => {
     humanAgentTag: true,
     genesys: { integrationId: TAGGED.integrationId, webhookSecret: TAGGED.webhookSecret },
   };
-  bridge = await startServer({ config: configSchema.parse({ ...raw, connections: [main, tagged] }), logger: silentLogger });
+  bridge = await startTestServer({ config: configSchema.parse({ ...raw, connections: [main, tagged] }), logger: silentLogger });
 });
 afterAll(async () => {
   await bridge?.close();
@@ -162,15 +165,36 @@ describe('what an agent can send', () => {
     expect(genesys.receipts.filter((r) => (r.body as Receipt).id === id)).toHaveLength(1);
   });
 
-  it('sends an image attachment by URL', async () => {
+  it("sends an image attachment by a bridge /media link that streams the agent's file from Genesys", async () => {
     const customer = newCustomer();
     await customerWrites(customer, 'Send me the label');
-    const url = 'https://api-downloads.mypurecloud.com/api/v2/downloads/label123';
+    const label = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 7, 7, 7]);
+    const url = genesys.hostAttachment({ bytes: label, mime: 'image/png', filename: 'label.png' });
     const id = await agentReplies(customer, { text: undefined, attachments: [{ mediaType: 'Image', url, mime: 'image/png', filename: 'label.png' }] });
     expect((await waitForReceipt(id)).status).toBe('Delivered');
-    expect(sendsTo(graph, customer)).toEqual([
-      { recipient: { id: customer }, messaging_type: 'RESPONSE', message: { attachment: { type: 'image', payload: { url } } } },
-    ]);
+    const [sent] = sendsTo(graph, customer);
+    expect(sent).toEqual({ recipient: { id: customer }, messaging_type: 'RESPONSE', message: { attachment: { type: 'image', payload: { url: expect.any(String) } } } });
+    // Meta fetches the link as it is (no token): the bridge fetches Genesys's file with its own.
+    const link = sent!.message.attachment.payload.url as string;
+    expect(link.startsWith(`${bridge.url}/media/`)).toBe(true);
+    const fetched = await fetch(link);
+    expect(fetched.status).toBe(200);
+    expect(fetched.headers.get('content-type')).toBe('image/png');
+    expect(new Uint8Array(await fetched.arrayBuffer())).toEqual(label);
+  });
+
+  it('sends a notification template as its header, body and footer, in that order', async () => {
+    const customer = newCustomer();
+    await customerWrites(customer, 'Where is my order?');
+    const template = {
+      header: { type: 'Text', text: 'Hello' },
+      body: { text: 'Hi {{1}}, your order ships today.', parameters: [{ text: 'Jane' }] },
+      footer: { text: 'Goodbye' },
+    };
+    // Genesys may put the rendered body in `text` too (genesys-open-messaging.md §3.4).
+    const id = await agentReplies(customer, { type: 'Structured', text: 'Hi Jane, your order ships today.', content: [{ contentType: 'Notification', template }] });
+    expect((await waitForReceipt(id)).status).toBe('Delivered');
+    expect(sendsTo(graph, customer).map((b) => b.message.text)).toEqual(['Hello\nHi Jane, your order ships today.\nGoodbye']);
   });
 
   it('forwards the agent typing as typing_on, without a receipt', async () => {

@@ -48,13 +48,22 @@ describe('what an agent sends', () => {
     expect(world.genesys.receipts.filter((r) => (r.body as { id: string }).id === id)).toHaveLength(1);
   });
 
-  it('an image: downloaded from Genesys, uploaded through the CS image upload, sent as IMAGE with the uploaded URL', async () => {
+  it('an image: downloaded from Genesys with its token, uploaded through the CS image upload, sent as IMAGE with the uploaded URL', async () => {
     const buyer = buyerOf(world, shop);
     await buyer.writes('Can I see it?');
-    const id = await buyer.agentReplies(undefined, { attachments: [agentImage(world, 'photo')] });
+    const attachment = agentImage(world, 'photo');
+    const id = await buyer.agentReplies(undefined, { attachments: [attachment] });
     expect((await receiptFor(world, id)).status).toBe('Delivered');
     const upload = shop.fake.uploads.at(-1)!;
     expect(upload).toMatchObject({ bytes: PNG.length, mime: 'image/png', filename: 'photo.png' });
+    expect(shop.fake.uploadedBytes.get(upload.url)).toEqual(PNG);
+    // The bearer token went to Genesys's downloads endpoint, never to the storage its redirect led to.
+    const fileId = new URL(attachment.url).pathname.split('/').pop()!;
+    const seen = world.genesys.downloadRequests.filter((r) => r.path.endsWith(`/${fileId}`));
+    expect(seen.map((r) => [r.origin, r.status, r.authorization?.startsWith('Bearer ') ?? false])).toEqual([
+      ['downloads', 302, true],
+      ['storage', 200, false],
+    ]);
     expect(buyer.sends().map((s) => s.body)).toEqual([{ type: 'IMAGE', content: JSON.stringify({ url: upload.url, width: 1280, height: 720 }) }]);
   });
 

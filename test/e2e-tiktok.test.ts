@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signTikTokBody } from '../src/channels/tiktok/verify.js';
 import { configSchema } from '../src/config/index.js';
-import { startServer, type RunningServer } from '../src/entry/server.js';
+import type { RunningServer } from '../src/entry/server.js';
 import { silentLogger } from '../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
-import { TEST, eventually, rawTestConfig, tempDir } from './helpers.js';
+import { TEST, eventually, rawTestConfig, startTestServer, tempDir } from './helpers.js';
 
 const HOUR = 3600_000;
 const TT = {
@@ -44,7 +44,8 @@ beforeAll(async () => {
   genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId, TT.integrationId] });
   tiktok = await startFakeTikTok({ appId: TT.appId, appSecret: TT.appSecret, businessId: TT.businessId, accessToken: TT.accessToken, refreshToken: TT.refreshToken });
   const port = await freePort();
-  const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/tiktok.db`, port });
+  // TikTok's download URLs are on the fake's origin: listed, as every origin on 127.0.0.1 must be.
+  const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/tiktok.db`, port, mediaOrigins: [genesys.storageUrl, tiktok.url] });
   const connection = {
     id: TT.connectionId,
     channel: 'tiktok',
@@ -57,7 +58,7 @@ beforeAll(async () => {
     genesys: { integrationId: TT.integrationId, webhookSecret: TT.webhookSecret },
   };
   const config = configSchema.parse({ ...raw, server: { ...raw.server, publicUrl: `http://127.0.0.1:${port}` }, connections: [...raw.connections, connection] });
-  bridge = await startServer({ config, logger: silentLogger });
+  bridge = await startTestServer({ config, logger: silentLogger });
 });
 afterAll(async () => {
   await bridge?.close();

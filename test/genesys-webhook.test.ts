@@ -223,11 +223,27 @@ describe('parseGenesysOutbound: structured content', () => {
     expect(command.text).toContain('ships on {{3}}.');
   });
 
-  it('does not repeat a template body that Genesys also put in text', () => {
+  it('does not repeat a template body that Genesys also put in text, and keeps it under its header', () => {
     const command = messageCommand(
       parseFixture('notification-template.json', (b) => (b.text = 'Hi Jane, your order ORD-20260302-1187 ships on Thursday.')),
     );
-    expect(command.text).toBe('Hi Jane, your order ORD-20260302-1187 ships on Thursday.\nOrder update\nAcme Support');
+    expect(command.text).toBe('Order update\nHi Jane, your order ORD-20260302-1187 ships on Thursday.\nAcme Support');
+  });
+
+  it('renders any template header, body, footer in that order, once each, whether or not text repeats the body', () => {
+    // Lines without placeholders, line breaks or surrounding blanks, all different: their order is what is checked.
+    const line = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ,.!?]{0,38}[A-Za-z0-9.!?]$/);
+    fc.assert(
+      fc.property(fc.uniqueArray(line, { minLength: 3, maxLength: 3 }), fc.boolean(), ([header, body, footer], bodyInText) => {
+        const command = messageCommand(
+          parseFixture('notification-template.json', (b) => {
+            b.content[0].template = { header: { type: 'Text', text: header }, body: { text: body, parameters: [] }, footer: { text: footer } };
+            if (bodyInText) b.text = body;
+          }),
+        );
+        expect(command.text).toBe(`${header}\n${body}\n${footer}`);
+      }),
+    );
   });
 });
 

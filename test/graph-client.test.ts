@@ -39,7 +39,6 @@ function connection(over: Partial<InstagramConnection> = {}): InstagramConnectio
     graphBaseUrl: graph.url,
     graphApiVersion: 'v23.0',
     appSecretProof: false,
-    mediaHosts: [],
     humanAgentTag: false,
     forwardAppReplies: false,
     genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },
@@ -86,7 +85,7 @@ describe('GraphClient.send', () => {
       fallbackText: 'Which one? This one / That one',
     };
     const c = client().client;
-    const bodies = buildInstagramSendRequests(command, { tag: 'HUMAN_AGENT' });
+    const bodies = buildInstagramSendRequests(command, { tag: 'HUMAN_AGENT', mediaUrl: (url) => url });
     for (const body of bodies) expect((await c.send(body)).messageId).toEqual(expect.any(String));
     expect(graph.sends.map((s) => s.body)).toEqual(bodies);
   });

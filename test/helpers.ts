@@ -1,5 +1,6 @@
 /** Shared test plumbing: temp dirs, a bridge config pointing at the local fakes, signed Instagram posts. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,6 +12,13 @@ import { ConfigError, configSchema, parseConfig, type Config } from '../src/conf
 import type { TikTokConnection } from '../src/channels/tiktok/config.js';
 import type { GenesysConfig } from '../src/genesys/config.js';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
+import type { BridgeOptions } from '../src/bridge.js';
+import { startServer, type RunningServer } from '../src/entry/server.js';
+import type { AgentAttachments, MediaFetch } from '../src/core/media.js';
+import { createGenesysAttachments } from '../src/genesys/attachments.js';
+import { GenesysTokenProvider } from '../src/genesys/auth.js';
+import { parseAllowedOrigins } from '../src/net/allowed-origins.js';
+import { createMediaFetch, type ResolvedAddress, type Resolver } from '../src/net/media-fetch.js';
 
 export const TEST = {
   genesysClientId: 'test-client-id',
@@ -36,6 +44,8 @@ export interface TestConfigOptions {
   store: string;
   port?: number;
   queue?: Partial<Config['queue']>;
+  /** Entries of `media.allowedOrigins` besides the fake Genesys's origin: its storage, a fake CDN (URLs count by their origin). */
+  mediaOrigins?: string[];
 }
 
 /** A raw (pre-validation) config object, as an operator would write it in YAML. */
@@ -51,9 +61,58 @@ export function capturedLogger(level: string) {
   return { logger: createLogger(level, sink), lines, text: () => lines.join('') };
 }
 
-/** Genesys settings pointing login and API at a fake Genesys (src/sandbox/fake-genesys/) at `url`. */
+/** Genesys settings pointing login, API and attachment downloads at a fake Genesys (src/sandbox/fake-genesys/) at `url`. */
 export function genesysTestConfig(url: string, clientId: string, clientSecret: string, overrides: Partial<GenesysConfig> = {}): GenesysConfig {
-  return { region: 'mypurecloud.com', loginBaseUrl: url, apiBaseUrl: url, clientId, clientSecret, timeoutMs: 2000, inboundTextMaxChars: 4000, customAttributesMaxBytes: 1900, ...overrides };
+  return {
+    region: 'mypurecloud.com',
+    loginBaseUrl: url,
+    apiBaseUrl: url,
+    downloadsBaseUrl: url,
+    clientId,
+    clientSecret,
+    timeoutMs: 2000,
+    inboundTextMaxChars: 4000,
+    customAttributesMaxBytes: 1900,
+    ...overrides,
+  };
+}
+
+/**
+ * A resolver that answers only the names given and finds no other: no test ever asks the real DNS (an Instagram
+ * fixture's lookaside.fbsbx.com link would otherwise be probed on the internet).
+ */
+export function testResolver(names: Record<string, string[]> = {}): Resolver {
+  return async (hostname) => {
+    const addresses = names[hostname];
+    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname} (tests resolve no real names)`), { code: 'ENOTFOUND' });
+    return addresses.map((address): ResolvedAddress => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
+}
+
+/**
+ * The media plumbing composeBridge builds, for a test of one channel's client: the guarded fetch over `origins`
+ * (exact origins on 127.0.0.1) and the agents' attachments at the fake Genesys `genesys` (its downloads and storage
+ * origins listed too), with the tests' resolver. Without `genesys`, attachments point at a closed port.
+ */
+export function testMedia(opts: { genesys?: { url: string; storageUrl: string }; origins?: string[]; metrics?: Metrics } = {}): { mediaFetch: MediaFetch; attachments: AgentAttachments } {
+  const downloads = opts.genesys?.url ?? 'http://127.0.0.1:9';
+  const allowed = parseAllowedOrigins([downloads, ...(opts.genesys ? [opts.genesys.storageUrl] : []), ...(opts.origins ?? [])].map((url) => new URL(url).origin));
+  const mediaFetch = createMediaFetch({ allowed, resolve: testResolver() });
+  const tokens = new GenesysTokenProvider({ config: genesysTestConfig(downloads, TEST.genesysClientId, TEST.genesysClientSecret) });
+  const { attachments } = createGenesysAttachments({
+    downloadsBaseUrl: downloads,
+    allowed,
+    tokens,
+    mediaFetch,
+    mediaUrl: (connectionId, reference) => `http://127.0.0.1:9/media/${connectionId}/${encodeURIComponent(reference.url ?? '')}`,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+  });
+  return { mediaFetch, attachments };
+}
+
+/** startServer with the tests' resolver unless one is given: what every end-to-end test starts its bridge with. */
+export function startTestServer(opts: BridgeOptions): Promise<RunningServer> {
+  return startServer({ resolveHost: testResolver(), ...opts });
 }
 
 export function rawTestConfig(o: TestConfigOptions) {
@@ -63,6 +122,7 @@ export function rawTestConfig(o: TestConfigOptions) {
     log: { level: 'silent' },
     queue: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200, maxAttempts: 5, ...o.queue },
     genesys: genesysTestConfig(o.genesysUrl, TEST.genesysClientId, TEST.genesysClientSecret),
+    media: { allowedOrigins: [...new Set([o.genesysUrl, ...(o.mediaOrigins ?? [])].map((entry) => (entry.startsWith('http') ? new URL(entry).origin : entry)))] },
     connections: [
       {
         id: TEST.connectionId,
@@ -93,6 +153,15 @@ export async function postInstagram(
   const signature = opts.signature === undefined ? signMetaBody(raw, opts.secret ?? TEST.appSecret) : opts.signature;
   if (signature !== null) headers['x-hub-signature-256'] = signature;
   return fetch(`${bridgeUrl}/webhooks/instagram`, { method: 'POST', headers, body: raw });
+}
+
+/** A port nothing listens on now, for a bridge whose public URL must be known before it starts. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Polls until `check` returns true or the time is up; returns whether it held. */

@@ -1,7 +1,7 @@
 /**
  * A customer's Instagram media reaches Genesys as a link to the bridge's /media route, typed as Meta's CDN serves it
  * (its links expire, carry no extension and must not be kept), against a fake CDN that redirects, types and expires
- * like Meta's. Only Meta's hosts (and the connection's `mediaHosts`) are ever fetched.
+ * like Meta's. Only Meta's hosts (and the operator's `media.allowedOrigins`) are ever fetched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeMid } from '../src/channels/instagram/sandbox/customer.js';
@@ -15,7 +15,7 @@ let t: TikTokBridge;
 beforeAll(async () => {
   cdn = await startFakeCdn();
   elsewhere = await startFakeCdn();
-  t = await startTikTokBridge({ instagram: { mediaHosts: [cdn.host] } });
+  t = await startTikTokBridge({ mediaOrigins: [cdn.url] });
 });
 afterAll(async () => {
   await t?.close();

@@ -20,8 +20,10 @@ function command(over: Partial<OutboundMessageCommand> = {}): OutboundMessageCom
   };
 }
 
+/** Stands in for the bridge's /media link of an agent's attachment (AgentAttachments.link). */
+const viaBridge = (url: string) => `https://bridge.example/media/${encodeURIComponent(url)}`;
 const build = (over: Partial<OutboundMessageCommand> = {}, tag?: 'HUMAN_AGENT') =>
-  buildInstagramSendRequests(command(over), tag ? { tag } : {});
+  buildInstagramSendRequests(command(over), { mediaUrl: viaBridge, ...(tag ? { tag } : {}) });
 const messages = (bodies: GraphSendBody[]) => bodies.map((b) => b.message);
 const texts = (bodies: GraphSendBody[]) => bodies.map((b) => ('text' in b.message ? b.message.text : undefined));
 
@@ -117,7 +119,7 @@ describe('buildInstagramSendRequests', () => {
     expect(parts.every((p) => bytes(p!) <= 1000)).toBe(true);
   });
 
-  it('sends each attachment as its own call after the text, with the Instagram type for its media type', () => {
+  it('sends each attachment as its own call after the text, with the Instagram type for its media type, by its bridge link', () => {
     const url = (n: string) => `https://media.dmbridge.example/${n}`;
     const bodies = build({
       text: 'Here are your documents',
@@ -130,10 +132,10 @@ describe('buildInstagramSendRequests', () => {
     });
     expect(messages(bodies)).toEqual([
       { text: 'Here are your documents' },
-      { attachment: { type: 'image', payload: { url: url('a.jpg') } } },
-      { attachment: { type: 'video', payload: { url: url('b.mp4') } } },
-      { attachment: { type: 'audio', payload: { url: url('c.m4a') } } },
-      { attachment: { type: 'file', payload: { url: url('d.pdf') } } },
+      { attachment: { type: 'image', payload: { url: viaBridge(url('a.jpg')) } } },
+      { attachment: { type: 'video', payload: { url: viaBridge(url('b.mp4')) } } },
+      { attachment: { type: 'audio', payload: { url: viaBridge(url('c.m4a')) } } },
+      { attachment: { type: 'file', payload: { url: viaBridge(url('d.pdf')) } } },
     ]);
   });
 
@@ -153,7 +155,7 @@ describe('buildInstagramSendRequests', () => {
       attachments: [{ mediaType: 'Image', url: 'https://media.dmbridge.example/a.jpg' }],
     });
     expect(messages(bodies)).toEqual([
-      { attachment: { type: 'image', payload: { url: 'https://media.dmbridge.example/a.jpg' } } },
+      { attachment: { type: 'image', payload: { url: viaBridge('https://media.dmbridge.example/a.jpg') } } },
       {
         text: 'Which order?',
         quick_replies: [

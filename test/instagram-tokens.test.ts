@@ -34,7 +34,6 @@ function connection(over: Partial<InstagramConnection> = {}): InstagramConnectio
     graphBaseUrl: graph.url,
     graphApiVersion: 'v23.0',
     appSecretProof: false,
-    mediaHosts: [],
     humanAgentTag: false,
     forwardAppReplies: false,
     genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },

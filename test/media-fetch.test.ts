@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllowedOrigins } from '../src/net/allowed-origins.js';
-import { createMediaFetch, MediaFetchError, type MediaFetchFailure, type MediaGet, type ResolvedAddress } from '../src/net/media-fetch.js';
+import type { MediaGet } from '../src/core/media.js';
+import { createMediaFetch, MediaFetchError, type MediaFetchFailure, type ResolvedAddress } from '../src/net/media-fetch.js';
 
 interface Seen {
   path: string;
@@ -95,6 +96,11 @@ beforeAll(async () => {
     },
     '/no-answer': () => undefined,
     '/declared-large': (_req, res) => res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': 5000 }).end(Buffer.alloc(5000)),
+    '/many-chunks': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'video/mp4' });
+      for (let i = 0; i < 64; i++) res.write(Buffer.alloc(16 * 1024, i));
+      res.end();
+    },
     '/chunked-large': (_req, res) => {
       res.writeHead(200, { 'content-type': 'video/mp4' });
       for (let i = 0; i < 10; i++) res.write(Buffer.alloc(500));
@@ -212,6 +218,23 @@ describe('createMediaFetch: deadline, size, and what failures say', () => {
     expect(declared.message).toBe('the media is larger than 1000 bytes');
     const response = await fetcher()({ ...base, url: `${a.origin}/chunked-large`, maxBytes: 1000 });
     expect((await failureOf(response.bytes())).failure).toBe('too_large');
+  });
+
+  it('lets a reader cancel a body it does not want: what was already read is dropped, nothing fails after', async () => {
+    const errors: unknown[] = [];
+    const onError = (err: unknown) => errors.push(err);
+    process.on('uncaughtException', onError);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const response = await fetcher()({ ...base, url: `${a.origin}/many-chunks` });
+        await response.body.cancel();
+      }
+      // Chunks the socket had already read arrive after the cancel: they must not reach the closed stream.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(errors).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onError);
+    }
   });
 
   it('reads alike whatever the remote side answered: 404, 500, a refused connection, a stall', async () => {

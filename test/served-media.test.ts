@@ -2,14 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { servableMediaType, servedMediaHeaders } from '../src/media/served-media.js';
 
 describe('servableMediaType', () => {
-  it('serves explicit raster image and video types, parameters and case aside', () => {
+  it('serves explicit raster image, video, audio and document types, parameters and case aside', () => {
     expect(servableMediaType('image/jpeg')).toBe('image/jpeg');
     expect(servableMediaType('IMAGE/PNG; charset=binary')).toBe('image/png');
     expect(servableMediaType('video/mp4')).toBe('video/mp4');
+    // Voice notes and files: what customers send and agents attach besides pictures.
+    for (const type of ['audio/mpeg', 'audio/mp4', 'audio/aac', 'audio/ogg', 'audio/wav', 'audio/webm', 'application/pdf', 'application/octet-stream']) {
+      expect(servableMediaType(type), type).toBe(type);
+    }
   });
 
   it('never serves SVG, HTML, text, scripts, a wildcard or no type at all', () => {
-    for (const type of ['image/svg+xml', 'text/html', 'application/xhtml+xml', 'text/plain', 'application/javascript', 'image/*', 'application/octet-stream', '', null, undefined]) {
+    for (const type of ['image/svg+xml', 'text/html', 'application/xhtml+xml', 'text/plain', 'application/javascript', 'image/*', 'audio/*', 'text/xml', 'application/xml', '', null, undefined]) {
       expect(servableMediaType(type), String(type)).toBeUndefined();
     }
   });
@@ -26,6 +30,11 @@ describe('servedMediaHeaders', () => {
       'cache-control': 'private, max-age=3600',
       'content-length': '1234',
     });
+  });
+
+  it('names an untyped file neutrally, so it downloads as data', () => {
+    expect(servedMediaHeaders('application/octet-stream').get('content-disposition')).toBe('attachment; filename="media.bin"');
+    expect(servedMediaHeaders('audio/aac').get('content-disposition')).toBe('attachment; filename="media.aac"');
   });
 
   it('refuses a type it would not serve', () => {

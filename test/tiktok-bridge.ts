@@ -8,10 +8,11 @@ import { expect } from 'vitest';
 import { signTikTokBody } from '../src/channels/tiktok/verify.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
 import { parseConfig, type Config } from '../src/config/index.js';
-import { startServer, type RunningServer } from '../src/entry/server.js';
+import type { RunningServer } from '../src/entry/server.js';
 import { silentLogger, type Logger } from '../src/logger.js';
+import type { Resolver } from '../src/net/media-fetch.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
-import { TEST, eventually, rawTestConfig, tempDir } from './helpers.js';
+import { TEST, eventually, rawTestConfig, startTestServer, tempDir } from './helpers.js';
 
 export const TT = {
   connectionId: 'acme-tiktok',
@@ -70,6 +71,10 @@ export async function startTikTokBridge(
     top?: Record<string, unknown>;
     queue?: Record<string, unknown>;
     logger?: Logger;
+    /** Entries of `media.allowedOrigins` besides the fakes' origins, e.g. a fake CDN. */
+    mediaOrigins?: string[];
+    /** How media hosts resolve (default: no name resolves). */
+    resolveHost?: Resolver;
     /** Sizes past which the fake Genesys refuses an inbound message. */
     genesysLimits?: { textChars?: number; customAttributesBytes?: number };
   } = {},
@@ -83,7 +88,13 @@ export async function startTikTokBridge(
   });
   const tiktok = await startFakeTikTok({ appId: TT.appId, appSecret: TT.appSecret, businessId: TT.businessId, accessToken: TT.accessToken, refreshToken: TT.refreshToken });
   const port = await freePort();
-  const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/tiktok.db`, port, ...(opts.queue ? { queue: opts.queue } : {}) });
+  const raw = rawTestConfig({
+    genesysUrl: genesys.url,
+    store: `sqlite:${dir.path}/tiktok.db`,
+    port,
+    mediaOrigins: [genesys.storageUrl, tiktok.url, ...(opts.mediaOrigins ?? [])],
+    ...(opts.queue ? { queue: opts.queue } : {}),
+  });
   const connection = {
     id: TT.connectionId,
     channel: 'tiktok',
@@ -100,7 +111,7 @@ export async function startTikTokBridge(
     JSON.stringify({ ...raw, server: { ...raw.server, publicUrl: `http://127.0.0.1:${port}` }, connections: [{ ...raw.connections[0], ...opts.instagram }, connection], ...opts.top }),
     {},
   );
-  const bridge = await startServer({ config, logger: opts.logger ?? silentLogger });
+  const bridge = await startTestServer({ config, logger: opts.logger ?? silentLogger, ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}) });
 
   let seq = 0;
   const genesysFor = (customer: string) => genesys.messages.map((m) => m.body as GenesysBody).filter((b) => b.channel.from.id === customer);

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TikTokClient } from '../src/channels/tiktok/api-client.js';
 import { TikTokTokens } from '../src/channels/tiktok/auth.js';
@@ -10,9 +8,10 @@ import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
 import { httpCall, type HttpCall } from '../src/net/http.js';
 import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
+import { startFakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/core/store.js';
-import { TIKTOK_TEST, tiktokTestConnection, rejectionOf, countedRequests } from './helpers.js';
+import { TEST, TIKTOK_TEST, tiktokTestConnection, rejectionOf, countedRequests, testMedia } from './helpers.js';
 
 const { appId: APP_ID, appSecret: APP_SECRET, businessId: BUSINESS, accessToken: ACCESS, refreshToken: REFRESH } = TIKTOK_TEST;
 const CONVERSATION = 'u5Jh+pse/AhoPOlnH0tZ9y==';
@@ -23,22 +22,14 @@ const GIF = new Uint8Array([...Buffer.from('GIF89a'), ...Array.from({ length: 10
 const BIG = new Uint8Array(3 * 1024 * 1024 + 1).fill(7);
 BIG.set([0xff, 0xd8, 0xff]);
 
-/** Stands in for Genesys's attachment hosting (plain GET). */
-const files: Server = createServer((req, res) => {
-  const route: Record<string, [Uint8Array, string, boolean]> = {
-    '/files/photo.jpg': [JPEG, 'image/jpeg', true],
-    '/files/anim.gif': [GIF, 'image/gif', true],
-    '/files/big.jpg': [BIG, 'image/jpeg', true],
-    '/files/big-chunked.jpg': [BIG, 'image/jpeg', false],
-  };
-  const found = route[req.url ?? ''];
-  if (!found) return void res.writeHead(404).end('not found');
-  const [bytes, type, withLength] = found;
-  res.writeHead(200, { 'content-type': type, ...(withLength ? { 'content-length': String(bytes.length) } : {}) });
-  res.end(Buffer.from(bytes));
-});
-await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', () => resolve()));
-const FILES = `http://127.0.0.1:${(files.address() as AddressInfo).port}/files`;
+/** Genesys keeps the agents' attachments behind its OAuth-protected downloads endpoint. */
+const genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [] });
+const FILES = {
+  photo: genesys.hostAttachment({ bytes: JPEG, mime: 'image/jpeg', filename: 'photo.jpg' }),
+  anim: genesys.hostAttachment({ bytes: GIF, mime: 'image/gif', filename: 'anim.gif' }),
+  big: genesys.hostAttachment({ bytes: BIG, mime: 'image/jpeg', filename: 'big.jpg' }),
+  bigChunked: genesys.hostAttachment({ bytes: BIG, mime: 'image/jpeg', filename: 'big.jpg', chunked: true }),
+};
 
 let fake: FakeTikTok;
 let store: Store;
@@ -52,8 +43,7 @@ beforeEach(async () => {
 afterAll(async () => {
   await fake.close();
   await store.close();
-  files.closeAllConnections();
-  await new Promise<void>((resolve) => files.close(() => resolve()));
+  await genesys.close();
 });
 
 function connection(): TikTokConnection {
@@ -63,7 +53,8 @@ function connection(): TikTokConnection {
 function client(opts: { http?: HttpCall } = {}) {
   const metrics = createMetrics();
   const tokens = new TikTokTokens({ connection: connection(), store, metrics });
-  return { client: new TikTokClient({ connection: connection(), tokens, metrics, ...opts }), metrics, tokens };
+  const media = testMedia({ genesys, origins: [fake.url], metrics });
+  return { client: new TikTokClient({ connection: connection(), tokens, metrics, ...media, ...opts }), metrics, tokens };
 }
 
 const text = (body: string): TikTokSendBody => ({ business_id: BUSINESS, recipient_type: 'CONVERSATION', recipient: CONVERSATION, message_type: 'TEXT', text: { body } });
@@ -169,7 +160,7 @@ describe('TikTokClient.send', () => {
   it('retries nothing itself on a timeout, but reports it as a retryable ServerError', async () => {
     fake.setLatency(300);
     const tokens = new TikTokTokens({ connection: connection(), store });
-    const err = await rejectionOf(new TikTokClient({ connection: connection(), tokens, timeoutMs: 50 }).send(text('hi')));
+    const err = await rejectionOf(new TikTokClient({ connection: connection(), tokens, timeoutMs: 50, ...testMedia() }).send(text('hi')));
     fake.setLatency(0);
     expect(err).toBeInstanceOf(RetryableError);
     expect(err.message).toMatch(/did not answer within 50 ms/);
@@ -185,9 +176,9 @@ describe('TikTokClient images', () => {
     expect(result.messageId).toBeDefined();
   });
 
-  it('downloads a Genesys attachment, uploads and sends it in one step', async () => {
+  it('downloads a Genesys attachment with the Genesys token, uploads and sends it in one step', async () => {
     const { client: c, metrics } = client();
-    const result = await c.sendImageFromUrl(CONVERSATION, `${FILES}/photo.jpg`, { mime: 'image/jpeg' });
+    const result = await c.sendImageFromUrl(CONVERSATION, FILES.photo, { mime: 'image/jpeg', filename: 'photo.jpg' });
     expect(result.messageId).toBeDefined();
     expect(fake.uploads).toEqual([expect.objectContaining({ bytes: JPEG.length, mime: 'image/jpeg', filename: 'photo.jpg' })]);
     expect(fake.sends[0]!.body).toMatchObject({ message_type: 'IMAGE', image: { media_id: fake.uploads[0]!.mediaId } });
@@ -204,9 +195,10 @@ describe('TikTokClient images', () => {
     expect((await rejectionOf(c.uploadImage(GIF, 'image/gif', 'anim.gif'))).reason).toBe('MediaTypeNotAllowed');
     expect((await rejectionOf(c.uploadImage(GIF, 'image/png', 'disguised.png'))).reason).toBe('MediaTypeNotAllowed');
     expect((await rejectionOf(c.uploadImage(BIG, 'image/jpeg', 'big.jpg'))).reason).toBe('InvalidMediaContentLength');
-    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, `${FILES}/anim.gif`))).reason).toBe('MediaTypeNotAllowed');
-    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, `${FILES}/big.jpg`))).reason).toBe('InvalidMediaContentLength');
-    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, `${FILES}/big-chunked.jpg`))).reason).toBe('InvalidMediaContentLength');
+    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, FILES.anim))).reason).toBe('MediaTypeNotAllowed');
+    expect((await rejectionOf(c.sendImageFromUrl(CONVERSATION, FILES.big))).reason).toBe('InvalidMediaContentLength');
+    const chunked = await rejectionOf(c.sendImageFromUrl(CONVERSATION, FILES.bigChunked));
+    expect(chunked).toMatchObject({ reason: 'InvalidMediaContentLength', message: expect.stringMatching(/^TikTok only accepts images up to 3 MB/) });
     expect(fake.uploads).toHaveLength(0);
     expect(fake.sends).toHaveLength(0);
   });
@@ -223,10 +215,11 @@ describe('TikTokClient images', () => {
     expect(await res.json()).toMatchObject({ code: 40908 });
   });
 
-  it('fails permanently when Genesys no longer has the attachment', async () => {
-    const err = await rejectionOf(client().client.sendImageFromUrl(CONVERSATION, `${FILES}/missing.jpg`));
+  it('fails permanently when Genesys no longer has the attachment, without saying what Genesys answered', async () => {
+    const err = await rejectionOf(client().client.sendImageFromUrl(CONVERSATION, `${genesys.url}/api/v2/downloads/missing`));
     expect(err).toBeInstanceOf(PermanentError);
-    expect(err.message).toMatch(/could not download the image from Genesys \(HTTP 404\)/);
+    expect(err.message).toMatch(/could not download the attachment from Genesys/);
+    expect(err.message).not.toMatch(/404/);
   });
 });
 
@@ -239,18 +232,17 @@ describe('TikTokClient media download', () => {
     expect(fake.downloads).toEqual([{ business_id: BUSINESS, conversation_id: CONVERSATION, message_id: ref.messageId, media_id: 'v0mediaid', media_type: 'IMAGE' }]);
     const plain = await fetch(url);
     expect(plain.status).toBe(403);
-    const response = await c.fetchMedia(url);
-    expect(response.headers.get('content-type')).toBe('image/jpeg');
-    expect(new Uint8Array(await response.arrayBuffer())).toEqual(fake.mediaBytes('v0mediaid'));
+    const media = await c.fetchMedia(url);
+    expect(media.contentType).toBe('image/jpeg');
+    expect(new Uint8Array(await new Response(media.body).arrayBuffer())).toEqual(fake.mediaBytes('v0mediaid'));
   });
 
   it('renews the token once when the media URL refuses an expired one', async () => {
     const { client: c } = client();
     const url = await c.mediaDownloadUrl(ref);
     fake.expireAccessToken();
-    const response = await c.fetchMedia(url);
-    expect(response.status).toBe(200);
-    await response.arrayBuffer();
+    const media = await c.fetchMedia(url);
+    expect(new Uint8Array(await new Response(media.body).arrayBuffer())).toEqual(fake.mediaBytes('v0mediaid'));
     expect(fake.refreshes).toHaveLength(1);
   });
 });

@@ -1,19 +1,18 @@
 /**
  * Plumbing of the TikTok Shop end-to-end tests: real bridges (startServer) with tiktok-shop connections, each shop
  * played by its fake TikTok Shop (which signs its webhooks and checks every call like the real one), the fake
- * Genesys, a host for the agents' attachments, and one clock that the bridges and the fakes share and the tests move.
+ * Genesys (which keeps the agents' attachments behind its downloads endpoint), and one clock that the bridges and the fakes share and the tests move.
  */
 import { Hono } from 'hono';
-import type { Server } from 'node:http';
 import { expect } from 'vitest';
 import { configSchema } from '../src/config/index.js';
-import { startServer, type RunningServer } from '../src/entry/server.js';
+import type { RunningServer } from '../src/entry/server.js';
 import type { Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
 import { listenOnLoopback } from '../src/net/loopback.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { startFakeTikTokShop, type FakeBuyerMessage, type FakeTikTokShop } from '../src/channels/tiktok-shop/sandbox/fake-tiktok-shop.js';
-import { TEST, eventually, rawTestConfig } from './helpers.js';
+import { TEST, eventually, rawTestConfig, startTestServer } from './helpers.js';
 
 export const HOUR = 3600_000;
 /** The orderUrlTemplate every test shop has: the agent's link to the order in Seller Center. */
@@ -42,7 +41,7 @@ export interface ShopWorld {
   genesys: FakeGenesys;
   shops: Shop[];
   bridges: RunningServer[];
-  /** Where agents' attachments come from: `/photo.png`, `/huge.jpg` (over 10 MB, no Content-Length). */
+  /** The fake Genesys's downloads endpoint, where agents' attachments are (`agentImage`). */
   attachments: string;
   now(): number;
   /** Moves the shared clock forward. */
@@ -71,7 +70,6 @@ export async function startShopWorld(opts: WorldOptions): Promise<ShopWorld> {
     webhookSecret: `tiktok-shop-genesys-webhook-secret-${i}`,
   }));
   const genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId, ...specs.map((s) => s.integrationId)] });
-  const attachmentHost = await startAttachmentHost();
   const ports = await Promise.all(Array.from({ length: opts.bridges ?? 1 }, () => freePort()));
   // Every fake posts its buyer's webhooks and its echoes to the first bridge.
   const fakes = await Promise.all(
@@ -91,7 +89,13 @@ export async function startShopWorld(opts: WorldOptions): Promise<ShopWorld> {
   const shops: Shop[] = specs.map((s, i) => ({ ...s, fake: fakes[i]! }));
   const bridges: RunningServer[] = [];
   for (const port of ports) {
-    const raw = rawTestConfig({ genesysUrl: genesys.url, store: opts.store, port, ...(opts.queue ? { queue: opts.queue } : {}) });
+    const raw = rawTestConfig({
+      genesysUrl: genesys.url,
+      store: opts.store,
+      port,
+      mediaOrigins: [genesys.storageUrl, ...fakes.map((f) => f.url)],
+      ...(opts.queue ? { queue: opts.queue } : {}),
+    });
     const connections = shops.map((s) => ({
       id: s.connectionId,
       channel: 'tiktok-shop',
@@ -112,13 +116,13 @@ export async function startShopWorld(opts: WorldOptions): Promise<ShopWorld> {
       ...(opts.postgres ? { postgres: opts.postgres } : {}),
       connections: [...raw.connections, ...connections],
     });
-    bridges.push(await startServer({ config, logger: opts.logger ?? silentLogger, clock: now }));
+    bridges.push(await startTestServer({ config, logger: opts.logger ?? silentLogger, clock: now }));
   }
   return {
     genesys,
     shops,
     bridges,
-    attachments: attachmentHost.origin,
+    attachments: `${genesys.url}/api/v2/downloads`,
     now,
     advance(ms) {
       offset += ms;
@@ -126,8 +130,6 @@ export async function startShopWorld(opts: WorldOptions): Promise<ShopWorld> {
     async close() {
       for (const bridge of bridges) await bridge.close();
       await Promise.all([genesys.close(), ...fakes.map((f) => f.close())]);
-      attachmentHost.server.closeAllConnections();
-      await new Promise((resolve) => attachmentHost.server.close(resolve));
     },
   };
 }
@@ -191,31 +193,13 @@ export async function metric(bridge: RunningServer, name: string, labels: Record
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-/** An image from Genesys as agents attach them: the URL of a PNG, or of a file over 10 MB. */
+/** An image an agent attached, kept by the fake Genesys: a PNG, or a file over 10 MB sent without Content-Length. */
 export function agentImage(world: ShopWorld, which: 'photo' | 'huge') {
-  return which === 'photo'
-    ? { mediaType: 'Image', url: `${world.attachments}/photo.png`, mime: 'image/png', filename: 'photo.png' }
-    : { mediaType: 'Image', url: `${world.attachments}/huge.jpg`, mime: 'image/jpeg', filename: 'huge.jpg' };
-}
-
-async function startAttachmentHost(): Promise<{ server: Server; origin: string }> {
-  const web = new Hono();
-  web.get('/photo.png', () => new Response(PNG, { headers: { 'content-type': 'image/png' } }));
-  web.get('/huge.jpg', () => {
-    let sent = 0;
-    const chunk = new Uint8Array(1024 * 1024).fill(0xff);
-    return new Response(
-      new ReadableStream({
-        pull(c) {
-          if (sent >= TOO_LARGE) return c.close();
-          c.enqueue(chunk);
-          sent += chunk.length;
-        },
-      }),
-      { headers: { 'content-type': 'image/jpeg' } },
-    );
-  });
-  return listenOnLoopback(web);
+  const file =
+    which === 'photo'
+      ? { bytes: PNG, mime: 'image/png', filename: 'photo.png' }
+      : { bytes: new Uint8Array(TOO_LARGE).fill(0xff), mime: 'image/jpeg', filename: 'huge.jpg', chunked: true };
+  return { mediaType: 'Image', url: world.genesys.hostAttachment(file), mime: file.mime, filename: file.filename };
 }
 
 async function freePort(): Promise<number> {

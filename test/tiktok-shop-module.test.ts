@@ -10,6 +10,7 @@ import { silentLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { listenOnLoopback } from '../src/net/loopback.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { testMedia } from './helpers.js';
 
 const APP = { appKey: '68abcdefgh1ij', appSecret: '0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6' };
 const SHOP = '7494049642642441621';
@@ -97,7 +98,7 @@ describe('TikTokShopModule', () => {
     const store = openSqliteStore(':memory:');
     closers.push(() => store.close());
     const c = TikTokShopModule.configSchema.parse(sandbox.connection(fake.url));
-    const { profile } = TikTokShopModule.connect(c, { store, clock: Date.now, metrics: createMetrics(), logger: silentLogger });
+    const { profile } = TikTokShopModule.connect(c, { store, clock: Date.now, metrics: createMetrics(), logger: silentLogger, ...testMedia({ origins: [fake.url] }) });
     expect(await profile!(sandbox.customerId)).toEqual({ name: 'Jane Doe' });
     await expect(profile!('7000000000000000000')).rejects.toThrow();
   });

@@ -1,5 +1,3 @@
-import { Hono } from 'hono';
-import type { Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TikTokShopModule } from '../src/channels/tiktok-shop/index.js';
 import { tiktokShopConnectionSchema, type TikTokShopConnection } from '../src/channels/tiktok-shop/config.js';
@@ -9,9 +7,9 @@ import type { OutboundMessageCommand } from '../src/core/commands.js';
 import type { ConversationState } from '../src/core/conversation.js';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
-import { listenOnLoopback } from '../src/net/loopback.js';
+import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { capturedLogger } from './helpers.js';
+import { TEST, capturedLogger, testMedia } from './helpers.js';
 
 const APP = { appKey: '68abcdefgh1ij', appSecret: 'tts-app-secret-for-tests' };
 const SHOP = '7494049642642441621';
@@ -22,23 +20,24 @@ const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2
 
 let fake: FakeTikTokShop;
 let store: ReturnType<typeof openSqliteStore>;
-let genesys: { server: Server; origin: string };
+let genesys: FakeGenesys;
+let files: { png: string; pdf: string; huge: string };
 
 beforeEach(async () => {
   fake = await startFakeTikTokShop({ ...APP, shopId: SHOP, shopCipher: 'ROW_c', accessToken: 'TTP_a', refreshToken: 'TTP_r', conversations: [{ id: CONVERSATION, buyer: BUYER }] });
   store = openSqliteStore(':memory:');
   // Genesys attachment downloads: a PNG, a PDF, and an image larger than 10 MB sent without Content-Length.
-  const web = new Hono();
-  web.get('/a.png', () => new Response(PNG, { headers: { 'content-type': 'image/png' } }));
-  web.get('/doc.png', () => new Response('%PDF-1.4', { headers: { 'content-type': 'image/png' } }));
-  web.get('/huge.jpg', () => new Response(new ReadableStream({ pull(c) { c.enqueue(new Uint8Array(1024 * 1024).fill(0xff)); } })));
-  genesys = await listenOnLoopback(web);
+  genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [] });
+  files = {
+    png: genesys.hostAttachment({ bytes: PNG, mime: 'image/png', filename: 'a.png' }),
+    pdf: genesys.hostAttachment({ bytes: new TextEncoder().encode('%PDF-1.4'), mime: 'image/png', filename: 'doc.png' }),
+    huge: genesys.hostAttachment({ bytes: new Uint8Array(10 * 1024 * 1024 + 1).fill(0xff), mime: 'image/jpeg', filename: 'huge.jpg', chunked: true }),
+  };
 });
 afterEach(async () => {
   await fake.close();
   await store.close();
-  genesys.server.closeAllConnections();
-  await new Promise((resolve) => genesys.server.close(resolve));
+  await genesys.close();
 });
 
 function connection(over: Partial<TikTokShopConnection> = {}): TikTokShopConnection {
@@ -49,7 +48,7 @@ function connection(over: Partial<TikTokShopConnection> = {}): TikTokShopConnect
 }
 
 function replier(over: Partial<TikTokShopConnection> = {}, logger = capturedLogger('silent').logger): ChannelReplier {
-  return TikTokShopModule.connect(connection(over), { store, clock: Date.now, metrics: createMetrics(), logger }).replier;
+  return TikTokShopModule.connect(connection(over), { store, clock: Date.now, metrics: createMetrics(), logger, ...testMedia({ genesys, origins: [fake.url] }) }).replier;
 }
 
 function command(over: Partial<OutboundMessageCommand> = {}): OutboundMessageCommand {
@@ -83,15 +82,15 @@ describe('the TikTok Shop replier', () => {
   });
 
   it('uploads an agent image from Genesys and sends the uploaded URL as IMAGE', async () => {
-    await deliver(replier(), command({ attachments: [{ mediaType: 'Image', url: `${genesys.origin}/a.png`, mime: 'image/png', filename: 'a.png' }] }), open);
+    await deliver(replier(), command({ attachments: [{ mediaType: 'Image', url: files.png, mime: 'image/png', filename: 'a.png' }] }), open);
     expect(fake.uploads).toEqual([expect.objectContaining({ bytes: PNG.length, mime: 'image/png', filename: 'a.png' })]);
     expect(JSON.parse(fake.sends[0]!.body.content)).toEqual({ url: fake.uploads[0]!.url, width: 1280, height: 720 });
   });
 
   it('refuses a file that is not an image and an image over 10 MB, without uploading', async () => {
-    const pdf = await deliver(replier(), command({ attachments: [{ mediaType: 'Image', url: `${genesys.origin}/doc.png` }] }), open).catch((e: unknown) => e);
+    const pdf = await deliver(replier(), command({ attachments: [{ mediaType: 'Image', url: files.pdf }] }), open).catch((e: unknown) => e);
     expect(pdf).toMatchObject({ reason: 'MediaTypeNotAllowed' });
-    const huge = await deliver(replier(), command({ attachments: [{ mediaType: 'Image', url: `${genesys.origin}/huge.jpg` }] }), open).catch((e: unknown) => e);
+    const huge = await deliver(replier(), command({ attachments: [{ mediaType: 'Image', url: files.huge }] }), open).catch((e: unknown) => e);
     expect(huge).toMatchObject({ reason: 'InvalidMediaContentLength', message: expect.stringMatching(/up to 10 MB/) });
     expect(fake.uploads).toEqual([]);
   });

@@ -1,14 +1,27 @@
 /** Rules across sections and connections, checked once the schema holds; each problem names its key. */
 import type { ChannelModule } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
+import { downloadsAllowHosts } from '../genesys/attachments.js';
+import { parseAllowedOrigins } from '../net/allowed-origins.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export function configProblems(
-  config: { server: { publicUrl?: string | undefined }; dedupeRetentionDays: number; connections: ReadonlyArray<Connection & Record<string, unknown>> },
+  config: {
+    server: { publicUrl?: string | undefined };
+    dedupeRetentionDays: number;
+    genesys: { downloadsBaseUrl: string };
+    media: { allowedOrigins: readonly string[] };
+    connections: ReadonlyArray<Connection & Record<string, unknown>>;
+  },
   channels: readonly ChannelModule[],
 ): string[] {
   const problems: string[] = [];
+  // An HTTPS host on 443 is allowed as the downloads host; any other origin only as the operator lists it exactly.
+  const downloads = new URL(config.genesys.downloadsBaseUrl).origin;
+  if (downloadsAllowHosts(downloads).length === 0 && !parseAllowedOrigins(config.media.allowedOrigins).origins.has(downloads)) {
+    problems.push(`genesys.downloadsBaseUrl: ${downloads} is fetched only when media.allowedOrigins lists it exactly (add "${downloads}")`);
+  }
   const { publicUrl } = config.server;
   // The platforms and Genesys call webhooks over HTTPS only; plain HTTP is for a bridge reached on this machine.
   if (publicUrl) {

@@ -10,6 +10,7 @@ import { CHANNELS } from '../channels/index.js';
 import type { ChannelModule } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
 import { genesysConfigSchema } from '../genesys/config.js';
+import { allowedOriginEntrySchema } from '../net/allowed-origins.js';
 import { dynamodbOptionsSchema } from '../store/dynamodb/options.js';
 import { postgresOptionsSchema } from '../store/postgres/options.js';
 import { sqsOptionsSchema } from '../store/sqs/options.js';
@@ -68,6 +69,14 @@ const server = z
   })
   .prefault({});
 
+/**
+ * Where media may be fetched from besides each transfer's own hosts (the Genesys downloads host, a platform's CDN):
+ * exact origins (`https://media.example.com`, `http://127.0.0.1:9300`: fetched whatever address they have), hosts
+ * and `.suffix`es over HTTPS (public addresses only). Genesys's redirect target for attachments is UNCONFIRMED, so
+ * it is fetched only when listed here (docs/configuration.md).
+ */
+const media = z.strictObject({ allowedOrigins: z.array(allowedOriginEntrySchema).default([]) }).prefault({});
+
 /** One discriminated union over the registered channels' connection schemas (each a strict object). */
 function connectionSchema(channels: readonly ChannelModule[]) {
   const options = channels.map((c) => c.configSchema) as unknown as [z.ZodObject<{ channel: z.ZodLiteral<string> }>];
@@ -91,6 +100,7 @@ export function configSchemaFor(channels: readonly ChannelModule[]) {
     /** The admin API and a token for /metrics (docs/configuration.md); off without a token. */
     admin: z.strictObject({ token: z.string().min(32, 'must be at least 32 characters (use a random string)').optional() }).prefault({}),
     genesys: genesysConfigSchema,
+    media,
     connections: z
       .array(connectionSchema(channels))
       .min(1, 'needs at least one connection')

@@ -12,6 +12,7 @@ import type { DoctorCheck } from './doctor.js';
 import type { ConversationState } from './conversation.js';
 import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
 import type { CustomerProfile, InboundEcho, InboundMessage, MediaReference, ParseResult } from './events.js';
+import type { AgentAttachments, MediaFetch, MediaStream } from './media.js';
 import type { Locks, Records } from './store.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -85,8 +86,11 @@ export interface ChannelReplier {
   sendTyping(customerId: string, conversation: ConversationState): Promise<void>;
 }
 
-/** Streams one platform media item named by a reference the parser emitted (GET /media/{token}). */
-export type MediaSource = (reference: MediaReference) => Promise<Response>;
+/**
+ * Streams one media item named by a reference the parser emitted (GET /media/{token}), at most MEDIA_MAX_BYTES.
+ * Throws when the item cannot be had (the platform refused, the link expired): never a stream of an error page.
+ */
+export type MediaSource = (reference: MediaReference) => Promise<MediaStream>;
 
 /** What a connection can do once its clients exist. */
 export interface ChannelConnection {
@@ -113,7 +117,14 @@ export interface ChannelDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Every media transfer goes through it: allowed origins, address rules, credentials per origin (core/media.ts). */
+  mediaFetch: MediaFetch;
+  /** The agent's attachments: downloaded with the bridge's Genesys token, or linked through /media. */
+  attachments: AgentAttachments;
 }
+
+/** What `dmbridge doctor` gives a channel: checks of credentials transfer no media. */
+export type DoctorDeps = Omit<ChannelDeps, 'mediaFetch' | 'attachments'> & { publicUrl: string | undefined };
 
 /** When the reply windows end (epoch ms), for the routing attributes; `{}` when the customer never wrote. */
 export interface ReplyWindowEnds {
@@ -162,7 +173,7 @@ export interface ChannelModule<C extends Connection = Connection> {
    * `dmbridge doctor`: online checks of the connection's credentials and subscriptions (token valid and when it
    * expires, webhook pointing at `publicUrl`), each failure with its fix. Never changes anything.
    */
-  doctor?(connection: C, deps: ChannelDeps & { publicUrl: string | undefined }): Promise<DoctorCheck[]>;
+  doctor?(connection: C, deps: DoctorDeps): Promise<DoctorCheck[]>;
   /** The local fake and the customer the sandbox plays; loaded only by the sandbox. */
   sandbox?(): Promise<ChannelSandbox>;
 }

@@ -3,7 +3,7 @@
  * writable and not corrupt, a Genesys token can be had and each integration is active and points at the bridge,
  * each connection's platform credentials and subscriptions (its channel module's checks). A checklist with a fix
  * for each failure, or JSON; exit 1 when anything fails. Renews no token and subscribes nothing: what it writes is a
- * probe record that expires within a minute (and a TikTok Shop cipher it looked up, cached as the bridge caches it).
+ * probe record that expires within a minute (and what a channel's checks look up and the bridge caches anyway, such as a shop's cipher).
  */
 import { randomUUID } from 'node:crypto';
 import { CHANNELS } from '../channels/index.js';

@@ -70,7 +70,8 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<RunningSand
   const playable = await playableChannels(channels);
   const planned = sandboxPorts(opts.portBase ?? SANDBOX.portBase, playable.map((p) => p.channel.labels.platform));
   if (planned.bridge !== 0) await ensureFree(planned.all);
-  const ports = planned.bridge === 0 ? { ...planned, bridge: await freePort() } : planned;
+  // The bridge's and the console's origins are in the configuration (media links, the customer's pictures).
+  const ports = planned.bridge === 0 ? { ...planned, bridge: await freePort(), console: await freePort() } : planned;
 
   const clock = createSandboxClock();
   const closers: Array<() => Promise<void>> = [];
@@ -80,6 +81,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<RunningSand
   try {
     const genesys = await startFakeGenesys({
       port: ports.genesys,
+      storagePort: ports.genesysStorage,
       clientId: SANDBOX.genesysClientId,
       clientSecret: SANDBOX.genesysClientSecret,
       integrationIds: playable.map((p) => p.sandbox.integrationId),
@@ -96,7 +98,13 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<RunningSand
     }
     const logLevel = opts.logLevel ?? 'warn';
     const config = sandboxConfig(
-      { bridgePort: ports.bridge, genesysUrl: genesys.url, connections: playable.map(({ channel, sandbox }) => sandbox.connection(fakes.get(channel.name)!.url)), channels },
+      {
+        bridgePort: ports.bridge,
+        genesysUrl: genesys.url,
+        mediaOrigins: [genesys.url, genesys.storageUrl, `http://127.0.0.1:${ports.console}`, ...[...fakes.values()].map((fake) => fake.url)],
+        connections: playable.map(({ channel, sandbox }) => sandbox.connection(fakes.get(channel.name)!.url)),
+        channels,
+      },
       opts.store ?? 'sqlite:./data/sandbox.db',
       logLevel,
     );

@@ -22,6 +22,12 @@ export const genesysConfigSchema = z
       .default('mypurecloud.com'),
     loginBaseUrl: z.url().optional(),
     apiBaseUrl: z.url().optional(),
+    /**
+     * Where agents' attachments are downloaded from, with the bridge's token: `https://api-downloads.<region>`
+     * (genesys-open-messaging.md key fact 23). Another origin (a sandbox, a test) must also be listed in
+     * `media.allowedOrigins`.
+     */
+    downloadsBaseUrl: z.url().optional(),
     clientId: nonEmpty,
     clientSecret: nonEmpty,
     /** Per-request timeout to Genesys. */
@@ -48,6 +54,7 @@ export const genesysConfigSchema = z
     ...g,
     loginBaseUrl: stripSlash(g.loginBaseUrl ?? `https://login.${g.region}`),
     apiBaseUrl: stripSlash(g.apiBaseUrl ?? `https://api.${g.region}`),
+    downloadsBaseUrl: stripSlash(g.downloadsBaseUrl ?? `https://api-downloads.${g.region}`),
   }));
 
 export type GenesysConfig = z.output<typeof genesysConfigSchema>;

@@ -1,39 +1,38 @@
 /**
- * GET /media/{token}: streams a platform's media to whoever holds a valid token (Genesys fetching an
- * attachment), without keeping it: a platform may forbid storing its media, or serve it only to callers with
- * credentials Genesys does not have (design.md, Media). Each channel module that has such media provides its
- * source. Only the media a token names, only images, video, audio and PDF (or untyped) files, at most Genesys's
- * 25 MB attachment cap.
+ * GET /media/{token}: streams media to whoever holds a valid token, without keeping it: a platform's media that
+ * Genesys cannot fetch itself (the platform may forbid storing it, or serve it only to callers with credentials
+ * Genesys does not have; design.md, Media), and an agent's Genesys attachment for a platform that fetches media by
+ * URL. A token names a connection and a reference; the reference's source is looked up when the token is used
+ * (`sources`). Only the media a token names, only the types of ./served-media.ts with its headers, at most
+ * MEDIA_MAX_BYTES (the sources' guarded fetch caps the body; a declared length above it is refused at once).
  */
 import type { MediaSource } from '../core/channel.js';
 import type { Clock } from '../core/clock.js';
 import type { MediaReference } from '../core/events.js';
+import { MEDIA_MAX_BYTES, type MediaStream } from '../core/media.js';
 import { refuse } from '../intake/refuse.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { servableMediaType, servedMediaHeaders } from './served-media.js';
 import { signMediaToken, verifyMediaToken } from './token.js';
 
-/** Genesys's attachment cap (genesys-open-messaging.md key fact 8). */
-const MAX_BYTES = 25 * 1024 * 1024;
 /** Platform download URLs live about a day; Genesys's fetch timing is unconfirmed, so the grant matches. */
 const GRANT_MS = 24 * 60 * 60 * 1000;
-/** What customers send: pictures, videos, voice notes and documents; never a type a browser would run (HTML, SVG). */
-const ALLOWED_TYPE = /^((image|video|audio)\/[a-z0-9.+-]+|application\/(pdf|octet-stream))$/i;
-const ACTIVE_TYPE = /^image\/svg/i;
 
 export class MediaProxy {
   constructor(
     private readonly deps: {
       publicUrl: string;
       key: Uint8Array;
-      sources: ReadonlyMap<string, MediaSource>;
+      /** The source of a reference granted for a connection; undefined when the connection has none. */
+      sources: (connectionId: string, reference: MediaReference) => MediaSource | undefined;
       clock: Clock;
       logger: Logger;
       metrics: Metrics;
     },
   ) {}
 
-  /** The URL Genesys is given for this media. */
+  /** The URL Genesys (or a platform) is given for this media. */
   urlFor(connectionId: string, reference: MediaReference): string {
     const token = signMediaToken({ connectionId, reference, expiresAt: this.deps.clock() + GRANT_MS }, this.deps.key);
     return `${this.deps.publicUrl.replace(/\/+$/, '')}/media/${token}`;
@@ -49,44 +48,27 @@ export class MediaProxy {
         : refuse('MEDIA_TOKEN_INVALID', 'this media link is not valid');
     }
     const { connectionId, reference } = verdict.grant;
-    const source = this.deps.sources.get(connectionId);
+    const source = this.deps.sources(connectionId, reference);
     if (!source) return refuse('MEDIA_TOKEN_INVALID', 'this media link names no configured connection');
-    let upstream: Response;
+    let upstream: MediaStream;
     try {
       upstream = await source(reference);
     } catch (err) {
       metrics.webhooks.inc({ route: 'media', outcome: 'upstream_failed' });
-      logger.warn({ err, connectionId }, 'media could not be fetched from the platform');
-      return refuse('MEDIA_UNAVAILABLE', 'the platform did not provide this media');
+      logger.warn({ err, connectionId }, 'media could not be fetched from its origin');
+      return refuse('MEDIA_UNAVAILABLE', 'the media could not be fetched from where it is kept');
     }
-    const type = upstream.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
-    const length = Number(upstream.headers.get('content-length') ?? NaN);
-    if (!upstream.ok || !upstream.body) return this.unavailable(upstream, `the platform answered ${upstream.status}`);
-    if (!ALLOWED_TYPE.test(type) || ACTIVE_TYPE.test(type)) return this.unavailable(upstream, `the platform sent ${type || 'no content type'}, not an image, video, audio or document`);
-    if (length > MAX_BYTES) return this.unavailable(upstream, `the media is larger than ${MAX_BYTES} bytes`);
+    const type = servableMediaType(upstream.contentType);
+    if (type === undefined) return this.unavailable(upstream, `its origin sent ${upstream.contentType?.split(';')[0]?.trim() || 'no content type'}, not an image, video, audio or document`);
+    if (upstream.contentLength !== undefined && upstream.contentLength > MEDIA_MAX_BYTES) return this.unavailable(upstream, `the media is larger than ${MEDIA_MAX_BYTES} bytes`);
     metrics.webhooks.inc({ route: 'media', outcome: 'served' });
-    const headers = new Headers({ 'content-type': type, 'cache-control': 'private, max-age=3600' });
-    if (Number.isFinite(length)) headers.set('content-length', String(length));
-    return new Response(upstream.body.pipeThrough(capBytes(MAX_BYTES)), { status: 200, headers });
+    return new Response(upstream.body, { status: 200, headers: servedMediaHeaders(type, upstream.contentLength) });
   }
 
-  private unavailable(upstream: Response, why: string): Response {
-    void upstream.body?.cancel().catch(() => undefined);
+  private unavailable(upstream: MediaStream, why: string): Response {
+    void upstream.body.cancel().catch(() => undefined);
     this.deps.metrics.webhooks.inc({ route: 'media', outcome: 'refused' });
     this.deps.logger.warn({ why }, 'media refused');
     return refuse('MEDIA_UNAVAILABLE', why);
   }
 }
-
-/** Errors the stream once more than `max` bytes went through (a platform that lied about the length). */
-function capBytes(max: number): TransformStream<Uint8Array, Uint8Array> {
-  let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > max) controller.error(new Error(`media exceeds ${max} bytes`));
-      else controller.enqueue(chunk);
-    },
-  });
-}
-

@@ -5,9 +5,10 @@
  */
 
 /**
- * Raster images and video, each by its registered type (https://www.iana.org/assignments/media-types): what
- * the platforms send and Genesys shows. Never `image/svg+xml` (a document that runs scripts), never text or
- * HTML, never a type a browser would sniff into one.
+ * Raster images, video, audio, PDF and untyped files, each by its registered type
+ * (https://www.iana.org/assignments/media-types): what customers send (pictures, videos, voice notes, documents),
+ * what agents attach and what Genesys shows. Never `image/svg+xml` (a document that runs scripts), never text or
+ * HTML. `application/octet-stream` is a file the origin did not type: with `nosniff` a browser never renders it.
  */
 const SERVED_TYPES: ReadonlyMap<string, string> = new Map([
   ['image/jpeg', 'jpg'],
@@ -23,6 +24,20 @@ const SERVED_TYPES: ReadonlyMap<string, string> = new Map([
   ['video/webm', 'webm'],
   ['video/3gpp', '3gp'],
   ['video/mpeg', 'mpeg'],
+  ['video/ogg', 'ogv'],
+  ['audio/mpeg', 'mp3'],
+  ['audio/mp4', 'm4a'],
+  ['audio/x-m4a', 'm4a'],
+  ['audio/aac', 'aac'],
+  ['audio/ogg', 'ogg'],
+  ['audio/opus', 'opus'],
+  ['audio/wav', 'wav'],
+  ['audio/x-wav', 'wav'],
+  ['audio/webm', 'weba'],
+  ['audio/amr', 'amr'],
+  ['audio/3gpp', '3gp'],
+  ['application/pdf', 'pdf'],
+  ['application/octet-stream', 'bin'],
 ]);
 
 /** The media type to serve for a `Content-Type` header value (parameters dropped), or undefined when it must not be served. */
@@ -38,7 +53,7 @@ export function servableMediaType(contentType: string | null | undefined): strin
  * - `Content-Security-Policy: sandbox`: opened directly, the response runs no script and gets an opaque origin, so
  *   it cannot act as the bridge (https://www.w3.org/TR/CSP3/#directive-sandbox);
  * - `Content-Disposition: attachment` with a neutral file name: navigating to it downloads rather than renders
- *   (https://www.rfc-editor.org/rfc/rfc6266); images and video embedded by URL still show.
+ *   (https://www.rfc-editor.org/rfc/rfc6266); images, video and audio embedded by URL still play.
  */
 export function servedMediaHeaders(type: string, contentLength?: number): Headers {
   const extension = SERVED_TYPES.get(type);

@@ -19,7 +19,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import type { HeaderReader } from './http.js';
+import type { MediaFetch, MediaResponse } from '../core/media.js';
 import { forbiddenAddressReason } from './address-policy.js';
 import { bare, originVerdict, parseAllowedOrigins, type AllowedOrigins } from './allowed-origins.js';
 
@@ -49,36 +49,6 @@ export class MediaFetchError extends Error {
     this.retryable = failure === 'deadline' || failure === 'unreachable' || (status !== undefined && (status >= 500 || status === 408 || status === 429));
   }
 }
-
-export interface MediaGet {
-  url: string;
-  /** Hosts and `.suffix`es this transfer may use besides the operator's list, over HTTPS (./allowed-origins.ts). */
-  allowHosts?: readonly string[];
-  /** Sent to every hop; must not hold credentials (see `credential`). */
-  headers?: Readonly<Record<string, string>>;
-  /** Headers sent only to `origin`, the origin they were issued for (e.g. a platform's token header). */
-  credential?: { origin: string; headers: Readonly<Record<string, string>> };
-  /** Over the whole transfer: every hop and the body. */
-  deadlineMs: number;
-  maxBytes: number;
-  /** Default 5. */
-  maxRedirects?: number;
-}
-
-export interface MediaResponse {
-  status: number;
-  headers: HeaderReader;
-  /** The URL that answered, after redirects. */
-  url: string;
-  /** The declared Content-Length, when there is one (at most `maxBytes`). */
-  contentLength: number | undefined;
-  /** The body, at most `maxBytes`, within the deadline; it errors with MediaFetchError otherwise. */
-  body: ReadableStream<Uint8Array>;
-  /** The whole body. */
-  bytes(): Promise<Uint8Array>;
-}
-
-export type MediaFetch = (request: MediaGet) => Promise<MediaResponse>;
 
 export interface MediaFetchOptions {
   /** The operator's list (configuration). */
@@ -226,6 +196,8 @@ function respond(res: http.IncomingMessage, { url, hop, maxBytes, contentLength 
         };
         deadline.onExpiry(() => res.destroy(failure('deadline', hop, 'the body did not arrive within the deadline')));
         res.on('data', (chunk: Buffer) => {
+          // Chunks already read may still be emitted after the reader cancelled (settled) the stream.
+          if (settled) return;
           received += chunk.length;
           if (received > maxBytes) {
             res.destroy(tooLarge(maxBytes, `more than ${maxBytes} bytes arrived`));

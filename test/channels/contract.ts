@@ -14,10 +14,9 @@ import { CHANNELS } from '../../src/channels/index.js';
 import { configSchemaFor, type Config } from '../../src/config/index.js';
 import type { ChannelModule } from '../../src/core/channel.js';
 import type { Connection } from '../../src/core/connection.js';
-import { startServer } from '../../src/entry/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../../src/sandbox/fake-genesys/index.js';
-import { TEST, eventually, rawTestConfig, tempDir } from '../helpers.js';
+import { TEST, eventually, rawTestConfig, startTestServer, tempDir } from '../helpers.js';
 import { mutatedDocument } from '../json-mutation.js';
 
 /** The platform's side of one channel, as the suite needs to play it. */
@@ -69,7 +68,7 @@ export const nodeServerProfile: BridgeProfile = {
   async start(raw, channels) {
     const dir = tempDir();
     const config = configSchemaFor(channels).parse({ ...raw, store: `sqlite:${dir.path}/contract.db` });
-    const running = await startServer({ config, logger: silentLogger, channels });
+    const running = await startTestServer({ config, logger: silentLogger, channels });
     const { store, metrics } = running.bridge;
     return {
       url: running.url,

@@ -94,6 +94,24 @@ describe('the console API', () => {
     }
   });
 
+  it("plays an agent's image on every channel: uploaded to the fake Genesys, fetched with the bridge's token, Delivered", async () => {
+    const imageUrl = `${sandbox.consoleUrl}/static/sample.png`;
+    for (const { channel } of channels) {
+      await post('/api/customer?wait=10000', { channel: channel.name, action: 'send', text: 'Can I see it?' });
+      const calls = sandbox.fakes.get(channel.name)!.calls().length;
+      const reply = await post('/api/agent?wait=15000', { channel: channel.name, imageUrl });
+      expect(reply.json.receipt?.status, channel.name).toBe('Delivered');
+      // Where the phone shows the picture by a link on this machine (the bridge's /media, which the platform fetches),
+      // the link serves the very picture.
+      const shown = sandbox.fakes.get(channel.name)!.calls().slice(calls).find((c) => c.delivered?.imageUrl)?.delivered?.imageUrl;
+      if (shown && new URL(shown).hostname === '127.0.0.1') expect(Buffer.from(await (await fetch(shown)).arrayBuffer()).equals(SAMPLE), channel.name).toBe(true);
+    }
+    const downloads = sandbox.genesys.downloadRequests;
+    expect(downloads.length).toBeGreaterThan(0);
+    expect(downloads.filter((d) => d.origin === 'downloads').every((d) => d.authorization?.startsWith('Bearer '))).toBe(true);
+    expect(downloads.filter((d) => d.origin === 'storage' && d.status === 200).every((d) => d.authorization === undefined)).toBe(true);
+  });
+
   it("plays every channel's customer actions, an action about the brand's message on its latest one", async () => {
     for (const { channel, sandbox: facet } of channels) {
       await post('/api/agent?wait=15000', { channel: channel.name, text: `Hello from ${channel.labels.platform}` });

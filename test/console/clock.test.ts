@@ -39,15 +39,22 @@ describe('the sandbox clock', () => {
 });
 
 describe('the sandbox ports', () => {
-  it('follow one base: the bridge, the console, the fake Genesys, then each channel in registry order', () => {
+  it("follow one base: the bridge, the console, the fake Genesys, each channel in registry order, then the fake Genesys's storage", () => {
     const plan = sandboxPorts(9000, ['Acme', 'Chirp']);
-    expect(plan).toMatchObject({ bridge: 9000, console: 9001, genesys: 9002, channels: [9003, 9004] });
-    expect(plan.all.map((p) => `${p.port} ${p.what}`)).toEqual(['9000 the bridge', '9001 the console', '9002 the fake Genesys', '9003 the fake Acme', '9004 the fake Chirp']);
-    expect(sandboxPorts(0, ['Acme'])).toMatchObject({ bridge: 0, console: 0, genesys: 0, channels: [0] });
+    expect(plan).toMatchObject({ bridge: 9000, console: 9001, genesys: 9002, channels: [9003, 9004], genesysStorage: 9005 });
+    expect(plan.all.map((p) => `${p.port} ${p.what}`)).toEqual([
+      '9000 the bridge',
+      '9001 the console',
+      '9002 the fake Genesys',
+      '9003 the fake Acme',
+      '9004 the fake Chirp',
+      "9005 the fake Genesys's attachment storage",
+    ]);
+    expect(sandboxPorts(0, ['Acme'])).toMatchObject({ bridge: 0, console: 0, genesys: 0, channels: [0], genesysStorage: 0 });
   });
 
   it('refuse a base whose ports do not fit, or that is not a port', () => {
-    for (const bad of [65_533, 80, -1, 1.5]) expect(() => sandboxPorts(bad, ['Acme'])).toThrow(RangeError);
-    expect(sandboxPorts(65_532, ['Acme']).channels).toEqual([65_535]);
+    for (const bad of [65_532, 80, -1, 1.5]) expect(() => sandboxPorts(bad, ['Acme'])).toThrow(RangeError);
+    expect(sandboxPorts(65_531, ['Acme'])).toMatchObject({ channels: [65_534], genesysStorage: 65_535 });
   });
 });

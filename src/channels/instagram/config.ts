@@ -41,11 +41,6 @@ export const instagramConnectionSchema = z.strictObject({
    */
   appSecretProof: z.boolean().default(false),
   /**
-   * Hosts (`host`, any port, or `host:port`) the customer's media may be fetched from besides Meta's own (fbsbx.com,
-   * fbcdn.net, cdninstagram.com, over HTTPS): a proxy in front of the CDN, or a local fake. Any scheme.
-   */
-  mediaHosts: z.array(nonEmpty).default([]),
-  /**
    * Send human agents' replies with Meta's HUMAN_AGENT tag between 24 hours and 7 days after the customer's
    * last message. Needs the Human Agent feature approved for the app in Meta's App Review.
    * https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags

@@ -3,7 +3,7 @@
  * bridge knows of its expiry, and Meta sends the webhook fields the bridge reads. Renews nothing and subscribes
  * nothing: it reports, with the fix, and the operator decides.
  */
-import type { ChannelDeps } from '../../core/channel.js';
+import type { DoctorDeps } from '../../core/channel.js';
 import type { DoctorCheck } from '../../core/doctor.js';
 import { PermanentError } from '../../core/errors.js';
 import { InstagramTokens } from './auth.js';
@@ -26,7 +26,7 @@ function neededFields(connection: InstagramConnection): string[] {
   return fields;
 }
 
-export async function instagramDoctor(connection: InstagramConnection, deps: ChannelDeps): Promise<DoctorCheck[]> {
+export async function instagramDoctor(connection: InstagramConnection, deps: DoctorDeps): Promise<DoctorCheck[]> {
   const login = instagramLogin(connection);
   const tokens = login === 'instagram' ? new InstagramTokens({ connection, store: deps.store, clock: deps.clock, logger: deps.logger }) : undefined;
   const status = tokens ? await tokens.status() : { accessToken: connection.accessToken, reauthorizationRequired: false };

@@ -56,13 +56,13 @@ export const InstagramModule: ChannelModule<InstagramConnection> = {
     },
   },
 
-  connect(connection, { store, clock, metrics, logger }) {
+  connect(connection, { store, clock, metrics, logger, mediaFetch, attachments }) {
     // Only Instagram Login tokens expire and are renewed; a Facebook Login Page token is used as configured.
     const tokens = instagramLogin(connection) === 'instagram' ? new InstagramTokens({ connection, store, clock, metrics, logger }) : undefined;
     const graph = new GraphClient({ connection, metrics, logger, clock, ...(tokens ? { tokens } : {}) });
-    const { media, mediaMime } = instagramMedia(connection);
+    const { media, mediaMime } = instagramMedia(mediaFetch);
     return {
-      replier: createInstagramReplier(connection, graph),
+      replier: createInstagramReplier(connection, graph, attachments),
       profile: (customerId) => graph.getProfile(customerId),
       media,
       mediaMime,

@@ -3,13 +3,16 @@
  * Send API bodies, and the Graph calls.
  */
 import type { ChannelReplier } from '../../core/channel.js';
+import type { AgentAttachments } from '../../core/media.js';
 import type { InstagramConnection } from './config.js';
 import { decideInstagramReply, instagramReplyWindow } from './window.js';
 import { graphPauseKey } from './errors.js';
 import type { GraphClient } from './graph-client.js';
 import { buildInstagramSendRequests, buildTypingRequest, type GraphSendBody } from './send.js';
 
-export function createInstagramReplier(connection: InstagramConnection, graph: GraphClient): ChannelReplier {
+/** Meta fetches an agent's attachment by URL, without the bridge's Genesys token: it is given a /media link. */
+export function createInstagramReplier(connection: InstagramConnection, graph: GraphClient, attachments: Pick<AgentAttachments, 'link'>): ChannelReplier {
+  const mediaUrl = (url: string) => attachments.link(connection.id, url);
   return {
     pauseKey: graphPauseKey(connection.accountId),
     decide(command, conversation, now) {
@@ -22,7 +25,7 @@ export function createInstagramReplier(connection: InstagramConnection, graph: G
       return verdict.send ? verdict : { send: false, reason: verdict.reason, sentence: verdict.sentence };
     },
     build(command, decision) {
-      return buildInstagramSendRequests(command, decision.tag === 'HUMAN_AGENT' ? { tag: 'HUMAN_AGENT' } : {});
+      return buildInstagramSendRequests(command, { mediaUrl, ...(decision.tag === 'HUMAN_AGENT' ? { tag: 'HUMAN_AGENT' } : {}) });
     },
     send(request, conversation) {
       const { standardEndsAt } = instagramReplyWindow(conversation.lastInboundAt);

@@ -77,7 +77,7 @@ const MEDIA_TYPES: Record<Exclude<OutboundAttachment['mediaType'], 'Link'>, Grap
  * the attachments when there are quick replies: they stay with the latest message. Structured content that breaks Instagram's
  * limits is sent as the command's `fallbackText` instead. Throws PermanentError when nothing is sendable.
  */
-export function buildInstagramSendRequests(command: OutboundMessageCommand, opts: { tag?: 'HUMAN_AGENT' }): GraphSendBody[] {
+export function buildInstagramSendRequests(command: OutboundMessageCommand, opts: SendOptions): GraphSendBody[] {
   const structured = fitStructuredContent(command);
   const prompt = structured ? command.text : (command.fallbackText ?? command.text);
   const texts: GraphTextMessage[] = splitText(withLinks(prompt, command.attachments))
@@ -85,7 +85,7 @@ export function buildInstagramSendRequests(command: OutboundMessageCommand, opts
     .map((text) => ({ text }));
   const last = texts.at(-1);
   if (structured?.quickReplies && last) last.quick_replies = structured.quickReplies;
-  const media = command.attachments.filter((a) => a.mediaType !== 'Link').map((a) => ({ attachment: toMediaAttachment(a) }));
+  const media = command.attachments.filter((a) => a.mediaType !== 'Link').map((a) => ({ attachment: toMediaAttachment(a, opts.mediaUrl) }));
 
   const messages: GraphSendBody['message'][] = structured?.quickReplies ? [...media, ...texts] : [...texts, ...media];
   if (structured?.template) messages.push({ attachment: structured.template });
@@ -95,6 +95,15 @@ export function buildInstagramSendRequests(command: OutboundMessageCommand, opts
     });
   }
   return messages.map((message) => envelope(command.customerId, message, opts.tag));
+}
+
+export interface SendOptions {
+  tag?: 'HUMAN_AGENT';
+  /**
+   * The URL Meta is to fetch an agent's attachment from: Genesys's own link wants the bridge's token, so it is a
+   * bridge /media link (AgentAttachments.link); throws PermanentError for an attachment the bridge may not fetch.
+   */
+  mediaUrl(url: string): string;
 }
 
 interface StructuredContent {
@@ -134,8 +143,8 @@ function envelope(customerId: string, message: GraphSendBody['message'], tag: 'H
 }
 
 /** Media by URL: Meta fetches it (§4.1, https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message). */
-function toMediaAttachment(attachment: OutboundAttachment): GraphMediaAttachment {
-  return { type: MEDIA_TYPES[attachment.mediaType as keyof typeof MEDIA_TYPES], payload: { url: attachment.url } };
+function toMediaAttachment(attachment: OutboundAttachment, mediaUrl: SendOptions['mediaUrl']): GraphMediaAttachment {
+  return { type: MEDIA_TYPES[attachment.mediaType as keyof typeof MEDIA_TYPES], payload: { url: mediaUrl(attachment.url) } };
 }
 
 /** Undefined when the options break Instagram's quick-reply limits (then the fallback text is sent). */

@@ -4,7 +4,7 @@
  * Refreshes nothing (a refresh may rotate the refresh token, tiktok-shop.md key fact 5, and a doctor run against
  * another store than the bridge's would leave the bridge with a dead one); it may cache the shop cipher it looks up.
  */
-import type { ChannelDeps } from '../../core/channel.js';
+import type { DoctorDeps } from '../../core/channel.js';
 import type { DoctorCheck } from '../../core/doctor.js';
 import { TikTokShopClient } from './api-client.js';
 import { TikTokShopTokens, type AuthorizedShop } from './auth.js';
@@ -19,7 +19,7 @@ const CHAT_EVENT = 'NEW_MESSAGE';
 
 export async function tiktokShopDoctor(
   connection: TikTokShopConnection,
-  deps: ChannelDeps & { publicUrl: string | undefined },
+  deps: DoctorDeps,
   opts: { webhookPath: string },
 ): Promise<DoctorCheck[]> {
   const tokens = new TikTokShopTokens({ connection, store: deps.store, clock: deps.clock, logger: deps.logger });

@@ -39,10 +39,9 @@ export const TikTokShopModule: ChannelModule<TikTokShopConnection> = {
   connect(connection, deps) {
     const tokens = new TikTokShopTokens({ connection, store: deps.store, clock: deps.clock, metrics: deps.metrics, logger: deps.logger });
     const client = new TikTokShopClient({ connection, tokens, store: deps.store, clock: deps.clock, metrics: deps.metrics, logger: deps.logger });
-    const media = { metrics: deps.metrics, logger: deps.logger };
     return {
-      replier: createTikTokShopReplier(connection, client, { logger: deps.logger, media }),
-      media: createTikTokShopMediaSource(client, media),
+      replier: createTikTokShopReplier(connection, client, { attachments: deps.attachments, logger: deps.logger }),
+      media: createTikTokShopMediaSource(client, deps.mediaFetch, { metrics: deps.metrics, logger: deps.logger }),
       // The customer id is the conversation id (parse.ts): its BUYER participant has the nickname and avatar.
       async profile(customerId) {
         const buyer = (await client.findConversation(customerId))?.buyer;

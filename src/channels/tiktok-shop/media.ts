@@ -1,23 +1,26 @@
 /**
- * Media transfers of a TikTok Shop connection, streamed with fetch (design.md: node:http for API calls, fetch where
- * bytes stream):
- * - the buyer's images and videos, for the bridge's `/media/{token}` route (the connection's MediaSource). Their URLs
- *   are signed and expire (key fact 21), so the reference also names the message: when the URL no longer works, a
- *   fresh one is read from Get Conversation Messages. Indonesian shops' links need the token and cipher
- *   (https://partner.tiktokshop.com/docv2/page/hrilusvh).
- * - an agent's image from Genesys, before the CS image upload: at most 10 MB, JPG/PNG/GIF/WebP by its bytes (else a
- *   PlatformRefusal: what chat cannot carry).
+ * Media transfers of a TikTok Shop connection:
+ * - the buyer's images and videos, for the bridge's `/media/{token}` route (the connection's MediaSource), through
+ *   the guarded fetch (core/media.ts). Their URLs are signed and expire (key fact 21), so the reference also names
+ *   the message: when the URL no longer works, a fresh one is read from Get Conversation Messages. The URL comes
+ *   from TikTok Shop (a signed webhook, an authenticated API answer), so its own host is allowed for that transfer
+ *   (over HTTPS, on a public address). Indonesian shops' links need the token and cipher
+ *   (https://partner.tiktokshop.com/docv2/page/hrilusvh): the token goes to the link's own origin only.
+ * - an agent's image from Genesys (core/media.ts, AgentAttachments), before the CS image upload: at most 10 MB,
+ *   JPG/PNG/GIF/WebP by its bytes (else a PlatformRefusal: what chat cannot carry).
  */
 import type { MediaSource } from '../../core/channel.js';
 import { PermanentError, PlatformRefusal, RetryableError } from '../../core/errors.js';
 import type { MediaReference } from '../../core/events.js';
+import { MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
+import { allowedOriginProblem } from '../../net/allowed-origins.js';
+import { MediaFetchError } from '../../net/media-fetch.js';
 import type { TikTokShopClient } from './api-client.js';
 import { TTS_IMAGE_MAX_BYTES, TTS_IMAGE_MIMES, imageTooLarge } from './send.js';
 
 export interface TikTokShopMediaOptions {
-  fetch?: typeof fetch;
   /** Covers a whole transfer. */
   timeoutMs?: number;
   metrics?: Metrics;
@@ -26,55 +29,63 @@ export interface TikTokShopMediaOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** The MediaSource of a connection: a parser's reference → the streaming answer (unread). */
-export function createTikTokShopMediaSource(client: TikTokShopClient, opts: TikTokShopMediaOptions = {}): MediaSource {
-  const get = transfer(opts);
+/** The MediaSource of a connection: a parser's reference → the stream. */
+export function createTikTokShopMediaSource(client: TikTokShopClient, mediaFetch: MediaFetch, opts: TikTokShopMediaOptions = {}): MediaSource {
   const logger = opts.logger ?? silentLogger;
+  const get = async (url: string, credentials: { accessToken: string; shopCipher: string } | undefined): Promise<MediaStream | MediaFetchError> => {
+    if (!URL.canParse(url)) return new MediaFetchError('not_allowed', 'the media is not on a host the bridge may fetch from', 'not a URL');
+    const { origin, hostname } = new URL(url);
+    try {
+      const response = await mediaFetch({
+        url: withCipher(url, credentials),
+        allowHosts: allowedOriginProblem(hostname) === undefined ? [hostname] : [],
+        ...(credentials ? { credential: { origin, headers: { 'x-tts-access-token': credentials.accessToken } } } : {}),
+        deadlineMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        maxBytes: MEDIA_MAX_BYTES,
+      });
+      count(opts, String(response.status));
+      const contentType = response.headers.get('content-type') ?? undefined;
+      return { ...(contentType ? { contentType } : {}), ...(response.contentLength !== undefined ? { contentLength: response.contentLength } : {}), body: response.body };
+    } catch (err) {
+      if (!(err instanceof MediaFetchError)) throw err;
+      count(opts, err.status !== undefined ? String(err.status) : err.failure);
+      return err;
+    }
+  };
   return async (reference: MediaReference) => {
     const { conversationId, messageId, url } = reference;
     if (!conversationId || !messageId) throw new PermanentError('This media reference does not name a TikTok Shop message.', { reason: 'GeneralError' });
     const credentials = await client.mediaCredentials();
     if (url) {
-      const first = await get('media_fetch', withCipher(url, credentials), credentials);
-      if (first.ok) return first;
-      await first.body?.cancel().catch(() => undefined);
-      logger.info({ status: first.status }, 'tiktok_shop.media_url_refused');
+      const first = await get(url, credentials);
+      if (!(first instanceof MediaFetchError)) return first;
+      logger.info({ failure: first.failure, status: first.status, detail: first.detail }, 'tiktok_shop.media_url_refused');
     }
-    // The signed URL expired (or never came): the message list has a fresh one.
+    // The signed URL expired (or never came, or was refused): the message list has a fresh one.
     const fresh = await client.freshMediaUrl(conversationId, messageId);
     if (!fresh) throw new PermanentError('TikTok Shop no longer lists this message among the conversation’s recent ones; open it in Seller Center.', { reason: 'GeneralError' });
-    const second = await get('media_fetch', withCipher(fresh, credentials), credentials);
-    if (second.ok) return second;
-    await second.body?.cancel().catch(() => undefined);
-    if (second.status >= 500 || second.status === 429) throw new RetryableError(`TikTok Shop could not serve the media for now (HTTP ${second.status}).`, { reason: 'ServerError' });
-    throw new PermanentError(`TikTok Shop refused to serve the media (HTTP ${second.status}).`, { reason: 'GeneralError' });
+    const second = await get(fresh, credentials);
+    if (!(second instanceof MediaFetchError)) return second;
+    logger.warn({ failure: second.failure, status: second.status, detail: second.detail }, 'tiktok_shop.media_failed');
+    if (second.retryable) throw new RetryableError('TikTok Shop could not serve the media for now.', { reason: 'ServerError', cause: second });
+    throw new PermanentError('TikTok Shop did not serve the media.', { reason: 'GeneralError', cause: second });
   };
 }
 
 /**
- * An agent's image from Genesys (plain GET: whether Genesys attachment URLs need auth is UNCONFIRMED), refused as
- * soon as it passes 10 MB; the type is sniffed from the bytes, whatever was declared.
+ * An agent's image from Genesys, at most 10 MB (refused in TikTok Shop's words as soon as it passes); the type is
+ * sniffed from the bytes, whatever was declared. `filename` as Genesys names the attachment (its download URL ends
+ * in an id).
  */
-export async function downloadAgentImage(url: string, opts: TikTokShopMediaOptions = {}): Promise<{ bytes: Uint8Array; mime: string }> {
-  const name = lastPathSegment(url);
-  let response: Response;
+export async function downloadAgentImage(url: string, attachments: Pick<AgentAttachments, 'download'>, filename?: string): Promise<{ bytes: Uint8Array; mime: string }> {
+  const name = filename ?? lastPathSegment(url);
+  let bytes: Uint8Array;
   try {
-    response = await transfer(opts)('attachment_download', url, undefined);
+    ({ bytes } = await attachments.download(url, { maxBytes: TTS_IMAGE_MAX_BYTES }));
   } catch (err) {
-    throw new RetryableError('The bridge could not download the image from Genesys; it retried but could not deliver in time. Send the image again.', { reason: 'ServerError', cause: err });
+    if (err instanceof PermanentError && err.reason === 'InvalidMediaContentLength') throw imageTooLarge(undefined, name ? ` "${name}"` : '');
+    throw err;
   }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    const sentence = `The bridge could not download the image from Genesys (HTTP ${response.status})`;
-    if (response.status >= 500 || response.status === 408 || response.status === 429) throw new RetryableError(`${sentence}; it retried but could not deliver in time. Send the image again.`, { reason: 'ServerError' });
-    throw new PermanentError(`${sentence}; the message was not sent. Check that the file is still available and send it again.`, { reason: 'GeneralError' });
-  }
-  const length = Number(response.headers.get('content-length') ?? '');
-  if (Number.isFinite(length) && length > TTS_IMAGE_MAX_BYTES) {
-    await response.body?.cancel().catch(() => undefined);
-    throw imageTooLarge(length, name ? ` "${name}"` : '');
-  }
-  const bytes = await readCapped(response, TTS_IMAGE_MAX_BYTES, name);
   const mime = sniffImage(bytes);
   if (!mime || !TTS_IMAGE_MIMES.has(mime)) {
     throw new PlatformRefusal(
@@ -103,43 +114,8 @@ function withCipher(url: string, credentials: { shopCipher: string } | undefined
   return u.toString();
 }
 
-/** A GET whose body the caller reads; the deadline covers the whole transfer (a plain timer, as in net/http.ts). */
-function transfer(opts: TikTokShopMediaOptions) {
-  const doFetch = opts.fetch ?? globalThis.fetch;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return async (operation: 'media_fetch' | 'attachment_download', url: string, credentials: { accessToken: string } | undefined): Promise<Response> => {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-    timer.unref?.();
-    try {
-      const response = await doFetch(url, { method: 'GET', headers: credentials ? { 'x-tts-access-token': credentials.accessToken } : {}, signal: controller.signal });
-      opts.metrics?.outboundRequests.inc({ target: operation === 'attachment_download' ? 'genesys' : 'tiktok-shop', operation, status: String(response.status) });
-      return response;
-    } catch (err) {
-      clearTimeout(timer);
-      opts.metrics?.outboundRequests.inc({ target: operation === 'attachment_download' ? 'genesys' : 'tiktok-shop', operation, status: 'network' });
-      throw operation === 'media_fetch' ? new RetryableError('TikTok Shop could not be reached for the media.', { reason: 'ServerError', cause: err }) : err;
-    }
-  };
-}
-
-/** Reads the body, refusing as soon as it passes `max` bytes (Content-Length may be absent or wrong). */
-async function readCapped(response: Response, max: number, name: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body?.getReader();
-  if (!reader) return new Uint8Array(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      throw imageTooLarge(total, name ? ` "${name}"` : '');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+function count(opts: TikTokShopMediaOptions, status: string): void {
+  opts.metrics?.outboundRequests.inc({ target: 'tiktok-shop', operation: 'media_fetch', status });
 }
 
 function lastPathSegment(url: string): string {

@@ -8,11 +8,12 @@
  * possible").
  */
 import type { ChannelReplier } from '../../core/channel.js';
+import type { AgentAttachments } from '../../core/media.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { TikTokShopClient } from './api-client.js';
 import type { TikTokShopConnection } from './config.js';
 import { tiktokShopPauseKey } from './errors.js';
-import { downloadAgentImage, type TikTokShopMediaOptions } from './media.js';
+import { downloadAgentImage } from './media.js';
 import { buildTikTokShopSendSteps, imageBody, type TikTokShopSendStep } from './send.js';
 import { REOPEN_TAG, decideTikTokShopReply, tiktokShopClosesAt } from './window.js';
 
@@ -27,7 +28,7 @@ interface AddressedStep {
 export function createTikTokShopReplier(
   connection: TikTokShopConnection,
   client: TikTokShopClient,
-  opts: { logger?: Logger; media?: TikTokShopMediaOptions } = {},
+  opts: { attachments: Pick<AgentAttachments, 'download'>; logger?: Logger },
 ): ChannelReplier {
   const logger = opts.logger ?? silentLogger;
   return {
@@ -48,7 +49,7 @@ export function createTikTokShopReplier(
       }
       const sendOpts = closesAt !== undefined ? { windowClosedAt: closesAt } : {};
       if (step.kind === 'message') return client.sendMessage(target.conversationId, step.body, sendOpts);
-      const { bytes, mime } = await downloadAgentImage(step.url, opts.media);
+      const { bytes, mime } = await downloadAgentImage(step.url, opts.attachments, step.filename);
       const uploaded = await client.uploadImage(bytes, mime, step.filename ?? `image.${mime.split('/')[1]}`);
       return client.sendMessage(target.conversationId, imageBody(uploaded), sendOpts);
     },

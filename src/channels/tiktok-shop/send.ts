@@ -83,9 +83,11 @@ function toImageStep(attachment: OutboundAttachment): TikTokShopSendStep {
   };
 }
 
-export function imageTooLarge(bytes: number, name = ''): PlatformRefusal {
+/** `bytes` when known; a download stopped at the cap only knows the image is larger. */
+export function imageTooLarge(bytes: number | undefined, name = ''): PlatformRefusal {
+  const size = bytes === undefined ? 'is larger' : `is ${(bytes / 1024 / 1024).toFixed(1)} MB`;
   return new PlatformRefusal(
-    `TikTok Shop only accepts images up to 10 MB in chat; the image${name} is ${(bytes / 1024 / 1024).toFixed(1)} MB, so nothing was sent. Send a smaller image.`,
+    `TikTok Shop only accepts images up to 10 MB in chat; the image${name} ${size}, so nothing was sent. Send a smaller image.`,
     { reason: 'InvalidMediaContentLength' },
   );
 }

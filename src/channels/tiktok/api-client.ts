@@ -7,9 +7,12 @@
  */
 import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
+import { MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
+import { allowedOriginProblem } from '../../net/allowed-origins.js';
 import { httpCall, type HttpCall, type HttpRequestInit, type HttpResult } from '../../net/http.js';
+import { MediaFetchError } from '../../net/media-fetch.js';
 import type { TikTokTokens } from './auth.js';
 import type { TikTokMediaReference } from './media.js';
 import { classifyTikTokError, classifyTikTokFetchError, isTikTokTokenError, tiktokEnvelopeOf } from './errors.js';
@@ -20,11 +23,13 @@ export interface TikTokClientOptions {
   tokens: TikTokTokens;
   /** API calls (send, upload, download URL). */
   http?: HttpCall;
-  /** Media transfers, which stream: Genesys attachments, TikTok media. */
-  fetch?: typeof fetch;
+  /** TikTok's media, streamed through the guarded fetch. */
+  mediaFetch: MediaFetch;
+  /** The agent's images, downloaded from Genesys. */
+  attachments: Pick<AgentAttachments, 'download'>;
   /** Per API call. Keep it well under the queue's lease (queue.leaseMs). */
   timeoutMs?: number;
-  /** Per media transfer (Genesys attachment download, TikTok media stream). */
+  /** Per TikTok media transfer. */
   mediaTimeoutMs?: number;
   /** Epoch ms. */
   clock?: () => number;
@@ -39,7 +44,7 @@ export interface TikTokSendResult {
   pauseUntil?: number;
 }
 
-type Operation = 'send' | 'media_upload' | 'media_download_url' | 'media_fetch' | 'attachment_download';
+type Operation = 'send' | 'media_upload' | 'media_download_url' | 'media_fetch';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
@@ -49,7 +54,8 @@ export class TikTokClient {
   private readonly connection: TikTokConnection;
   private readonly tokens: TikTokTokens;
   private readonly http: HttpCall;
-  private readonly fetch: typeof fetch;
+  private readonly mediaFetch: MediaFetch;
+  private readonly attachments: Pick<AgentAttachments, 'download'>;
   private readonly timeoutMs: number;
   private readonly mediaTimeoutMs: number;
   private readonly clock: () => number;
@@ -60,7 +66,8 @@ export class TikTokClient {
     this.connection = opts.connection;
     this.tokens = opts.tokens;
     this.http = opts.http ?? httpCall;
-    this.fetch = opts.fetch ?? globalThis.fetch;
+    this.mediaFetch = opts.mediaFetch;
+    this.attachments = opts.attachments;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.mediaTimeoutMs = opts.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS;
     this.clock = opts.clock ?? Date.now;
@@ -99,8 +106,8 @@ export class TikTokClient {
   }
 
   /**
-   * An agent's image: download it from Genesys (plain GET: whether Genesys attachment URLs need auth is
-   * UNCONFIRMED; capped at 3 MB, with a deadline), upload it, send it as IMAGE to the conversation.
+   * An agent's image: download it from Genesys (with the bridge's Genesys token, at most 3 MB), upload it, send it
+   * as IMAGE to the conversation.
    */
   async sendImageFromUrl(conversationId: string, url: string, opts: { mime?: string; filename?: string; windowClosedAt?: number } = {}): Promise<TikTokSendResult> {
     const { bytes, mime } = await this.downloadAttachment(url, opts.mime);
@@ -134,23 +141,38 @@ export class TikTokClient {
   }
 
   /**
-   * GET a `download_url` with `x-user: <access token>` (key fact 25); the Response is returned unread so the
-   * caller streams it. The deadline covers the whole transfer. On 401/403 the token is renewed once and retried.
+   * GET a `download_url` with `x-user: <access token>` (key fact 25), through the guarded fetch: the URL comes from
+   * TikTok's authenticated API, so its own host is allowed for this transfer (over HTTPS, on a public address), and
+   * the token goes to that origin only. The stream is returned unread; the deadline covers the whole transfer. On
+   * 401/403 the token is renewed once and the transfer tried again.
    */
-  async fetchMedia(downloadUrl: string): Promise<Response> {
+  async fetchMedia(downloadUrl: string): Promise<MediaStream> {
+    const url = new URL(downloadUrl);
+    const allowHosts = allowedOriginProblem(url.hostname) === undefined ? [url.hostname] : [];
     let token = await this.tokens.getAccessToken();
     for (let attempt = 0; ; attempt++) {
-      const response = await this.stream('media_fetch', downloadUrl, { headers: { 'x-user': token } });
-      if (response.ok) return response;
-      await response.body?.cancel().catch(() => undefined);
-      if ((response.status === 401 || response.status === 403) && attempt === 0) {
-        token = await this.tokens.refresh({ rejected: token });
-        continue;
+      try {
+        const response = await this.mediaFetch({
+          url: downloadUrl,
+          allowHosts,
+          credential: { origin: url.origin, headers: { 'x-user': token } },
+          deadlineMs: this.mediaTimeoutMs,
+          maxBytes: MEDIA_MAX_BYTES,
+        });
+        this.count('media_fetch', String(response.status));
+        const contentType = response.headers.get('content-type') ?? undefined;
+        return { ...(contentType ? { contentType } : {}), ...(response.contentLength !== undefined ? { contentLength: response.contentLength } : {}), body: response.body };
+      } catch (err) {
+        if (!(err instanceof MediaFetchError)) throw err;
+        this.count('media_fetch', err.status !== undefined ? String(err.status) : err.failure);
+        if ((err.status === 401 || err.status === 403) && attempt === 0) {
+          token = await this.tokens.refresh({ rejected: token });
+          continue;
+        }
+        this.logger.warn({ operation: 'media_fetch', connectionId: this.connection.id, failure: err.failure, status: err.status, detail: err.detail }, 'tiktok.request_failed');
+        if (err.retryable) throw new RetryableError('TikTok could not serve the media for now.', { reason: 'ServerError', cause: err });
+        throw new PermanentError('TikTok did not serve the media; its download link may have expired.', { reason: 'GeneralError', cause: err });
       }
-      if (response.status >= 500 || response.status === 408 || response.status === 429) {
-        throw new RetryableError(`TikTok could not serve the media for now (HTTP ${response.status}).`, { reason: 'ServerError' });
-      }
-      throw new PermanentError(`TikTok refused to serve the media (HTTP ${response.status}); its download link may have expired.`, { reason: 'GeneralError' });
     }
   }
 
@@ -201,64 +223,24 @@ export class TikTokClient {
     }
   }
 
-  /** A GET whose body the caller reads; the deadline (a plain timer, as in net/http.ts) covers the whole transfer. */
-  private async stream(operation: Operation, url: string, init: { headers?: Record<string, string> }): Promise<Response> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${this.mediaTimeoutMs} ms`, 'TimeoutError')), this.mediaTimeoutMs);
-    timer.unref?.();
-    try {
-      const response = await this.fetch(url, { method: 'GET', ...init, signal: controller.signal });
-      this.count(operation, String(response.status));
-      return response;
-    } catch (err) {
-      clearTimeout(timer);
-      const { error, statusLabel: label } = this.transferError(operation, err);
-      this.count(operation, label);
-      this.logger.warn({ operation, connectionId: this.connection.id, status: label }, 'tiktok.request_failed');
-      throw error;
-    }
-  }
-
-  /** A transfer that threw: TikTok's wording, or the Genesys attachment's. */
-  private transferError(operation: Operation, err: unknown): { error: RetryableError; statusLabel: 'timeout' | 'network' } {
-    const classified = classifyTikTokFetchError(err, this.mediaTimeoutMs);
-    if (operation !== 'attachment_download') return classified;
-    const what = classified.statusLabel === 'timeout' ? `within ${this.mediaTimeoutMs} ms` : '(network error)';
-    const error = new RetryableError(`The bridge could not download the image from Genesys ${what}; it retried but could not deliver in time. Send the image again.`, {
-      reason: 'ServerError',
-      cause: err,
-    });
-    return { error, statusLabel: classified.statusLabel };
-  }
-
-  /** The Genesys attachment's bytes, at most 3 MB (a larger one is refused as soon as it is known). */
+  /**
+   * The Genesys attachment's bytes (core/media.ts, AgentAttachments: its failures are the agent's sentences), at
+   * most 3 MB; a larger one is refused as soon as it is known, in TikTok's words.
+   */
   private async downloadAttachment(url: string, declaredMime: string | undefined): Promise<{ bytes: Uint8Array; mime: string }> {
-    const response = await this.stream('attachment_download', url, {});
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      const retry = response.status >= 500 || response.status === 408 || response.status === 429;
-      const sentence = `The bridge could not download the image from Genesys (HTTP ${response.status})`;
-      if (retry) throw new RetryableError(`${sentence}; it retried but could not deliver in time. Send the image again.`, { reason: 'ServerError' });
-      throw new PermanentError(`${sentence}; ${NOT_SENT} Check that the file is still available and send it again.`, { reason: 'GeneralError' });
-    }
-    const length = Number(response.headers.get('content-length') ?? '');
-    if (Number.isFinite(length) && length > TIKTOK_IMAGE_MAX_BYTES) {
-      await response.body?.cancel().catch(() => undefined);
-      throw tooLarge(length);
-    }
-    let bytes: Uint8Array;
+    let downloaded: { bytes: Uint8Array; mime?: string };
     try {
-      bytes = await readCapped(response, TIKTOK_IMAGE_MAX_BYTES);
+      downloaded = await this.attachments.download(url, { maxBytes: TIKTOK_IMAGE_MAX_BYTES });
     } catch (err) {
-      if (err instanceof PermanentError) throw err;
-      throw this.transferError('attachment_download', err).error;
+      if (err instanceof PermanentError && err.reason === 'InvalidMediaContentLength') throw tooLarge(undefined);
+      throw err;
     }
-    const headerMime = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
-    return { bytes, mime: sniffImage(bytes) ?? declaredMime ?? headerMime ?? 'application/octet-stream' };
+    const { bytes } = downloaded;
+    return { bytes, mime: sniffImage(bytes) ?? declaredMime ?? downloaded.mime ?? 'application/octet-stream' };
   }
 
   private count(operation: Operation, status: string): void {
-    this.metrics?.outboundRequests.inc({ target: operation === 'attachment_download' ? 'genesys' : 'tiktok', operation, status });
+    this.metrics?.outboundRequests.inc({ target: 'tiktok', operation, status });
   }
 }
 
@@ -301,36 +283,10 @@ function checkImage(bytes: Uint8Array, mime: string, filename: string): 'image/j
   return actual;
 }
 
-function tooLarge(bytes: number): PermanentError {
-  return new PermanentError(
-    `TikTok only accepts images up to 3 MB in messages; this one is ${(bytes / 1024 / 1024).toFixed(1)} MB, so ${NOT_SENT} Send a smaller image.`,
-    { reason: 'InvalidMediaContentLength' },
-  );
-}
-
-/** Reads the body, refusing as soon as it passes `max` bytes (Content-Length may be absent or wrong). */
-async function readCapped(response: Response, max: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body?.getReader();
-  if (!reader) return new Uint8Array(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(total);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+/** `bytes` when known; a download stopped at the cap only knows it is larger. */
+function tooLarge(bytes: number | undefined): PermanentError {
+  const size = bytes === undefined ? 'this one is larger' : `this one is ${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return new PermanentError(`TikTok only accepts images up to 3 MB in messages; ${size}, so ${NOT_SENT} Send a smaller image.`, { reason: 'InvalidMediaContentLength' });
 }
 
 function lastPathSegment(url: string): string {

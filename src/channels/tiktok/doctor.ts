@@ -4,7 +4,7 @@
  * nothing: a refresh rotates the refresh token (tiktok-messaging.md key fact 5), and a doctor run against another
  * store than the bridge's would leave the bridge with a dead one.
  */
-import type { ChannelDeps } from '../../core/channel.js';
+import type { DoctorDeps } from '../../core/channel.js';
 import type { DoctorCheck } from '../../core/doctor.js';
 import { httpCall, type HttpCall } from '../../net/http.js';
 import { TikTokTokens } from './auth.js';
@@ -24,7 +24,7 @@ interface DoctorOptions {
   http?: HttpCall;
 }
 
-export async function tiktokDoctor(connection: TikTokConnection, deps: ChannelDeps & { publicUrl: string | undefined }, opts: DoctorOptions): Promise<DoctorCheck[]> {
+export async function tiktokDoctor(connection: TikTokConnection, deps: DoctorDeps, opts: DoctorOptions): Promise<DoctorCheck[]> {
   const http = opts.http ?? httpCall;
   const tokens = new TikTokTokens({ connection, store: deps.store, clock: deps.clock, logger: deps.logger });
   const status = await tokens.status();

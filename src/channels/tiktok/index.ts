@@ -72,7 +72,7 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
   },
   redeliveryHorizonMs: (connection) => connection.signatureToleranceSec * 1000,
 
-  connect(connection, { store, clock, metrics, logger }) {
+  connect(connection, { store, clock, metrics, logger, mediaFetch, attachments }) {
     const tokens = new TikTokTokens({
       connection,
       store,
@@ -81,7 +81,7 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
       logger,
       onReauthorizationRequired: (id) => metrics.reauthorizationRequired.set({ connection: id }, 1),
     });
-    const client = new TikTokClient({ connection, tokens, clock, metrics, logger });
+    const client = new TikTokClient({ connection, tokens, mediaFetch, attachments, clock, metrics, logger });
     return { replier: createTikTokReplier(connection, client, clock), media: tiktokMediaSource(client) };
   },
 

@@ -270,8 +270,10 @@ const templateSchema = z.looseObject({
 
 /**
  * `{template:{header?, body:{text, parameters}, buttons?, footer?}}` (Appendix A, ConversationContentNotificationTemplate),
- * rendered as text. Genesys may also put the rendered body in `text` (https://github.com/gildas/go-gcloudcx
- * testdata/openmessaging-outbound-notification.json): the same line is not repeated. Its buttons count as choices.
+ * rendered as text in the template's own order: header, body, buttons, footer. Genesys may also put the rendered
+ * body in `text` (https://github.com/gildas/go-gcloudcx testdata/openmessaging-outbound-notification.json): that
+ * line is then replaced by the whole template, in place, so the body is neither repeated nor read before its
+ * header. Its buttons count as choices.
  */
 function readNotification(item: Record<string, unknown>, draft: MessageDraft): string | undefined {
   const template = item.template as { header?: { parameters?: unknown }; body?: { parameters?: unknown }; buttons?: unknown } | undefined;
@@ -282,14 +284,19 @@ function readNotification(item: Record<string, unknown>, draft: MessageDraft): s
   const parsed = templateSchema.safeParse(item.template);
   if (!parsed.success) return MALFORMED;
   const { header, body, buttons, footer } = parsed.data;
+  const renderedBody = fillTemplate(body.text, body.parameters);
   const lines = [
     header?.text ? fillTemplate(header.text, header.parameters) : undefined,
-    fillTemplate(body.text, body.parameters),
+    renderedBody,
     ...(buttons ?? []).map((button) => [button.text, button.url].filter(Boolean).join(': ')),
     footer?.text,
-  ].filter((line): line is string => Boolean(line?.trim()) && !draft.textParts.includes(line!));
-  if (lines.length > 0) draft.textParts.push(lines.join('\n'));
+  ].filter((line): line is string => Boolean(line?.trim()));
+  const rendered = lines.join('\n');
   draft.structured = true;
+  if (rendered === '' || draft.textParts.includes(rendered)) return undefined;
+  const sameAsBody = draft.textParts.indexOf(renderedBody);
+  if (sameAsBody >= 0) draft.textParts.splice(sameAsBody, 1, rendered);
+  else draft.textParts.push(rendered);
   return undefined;
 }
 

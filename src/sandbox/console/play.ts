@@ -82,15 +82,20 @@ export interface AgentOutcome {
   receipt?: { status: string; reasons?: Array<{ code?: string; message: string }> } & Record<string, unknown>;
 }
 
-/** Plays the agent's Genesys: a signed outbound notification; with `waitMs`, waits that long for its receipt. */
+/**
+ * Plays the agent's Genesys: a signed outbound notification; with `waitMs`, waits that long for its receipt. An
+ * image is uploaded to the fake Genesys first and the notification carries its download link, as a real agent's
+ * attachment does (the bridge must fetch it with its Genesys token).
+ */
 export async function playAgent(deps: PlayDeps, c: HopChannel, play: AgentPlay, waitMs = 0): Promise<AgentOutcome> {
   if (!play.text && !play.imageUrl) throw new PlayRefused('write a text or give an image URL');
   const { sandbox } = c;
+  const attachment = play.imageUrl ? await uploadAgentImage(deps.genesys, play.imageUrl) : undefined;
   const { id, body } = outboundWebhookBody({
     integrationId: sandbox.integrationId,
     customerId: play.to ?? sandbox.customerId,
     ...(play.text ? { text: play.text } : {}),
-    ...(play.imageUrl ? { attachments: [{ mediaType: 'Image', url: play.imageUrl, mime: mimeOf(play.imageUrl), filename: 'image' }] } : {}),
+    ...(attachment ? { attachments: [attachment] } : {}),
     originatingEntity: play.bot ? 'Bot' : 'Human',
     conversationId: conversationIdFor(sandbox.integrationId),
   });
@@ -117,9 +122,19 @@ function conversationIdFor(integrationId: string): string {
   return id;
 }
 
-function mimeOf(url: string): string {
-  const ext = new URL(url).pathname.split('.').pop()?.toLowerCase();
-  return ext === 'png' ? 'image/png' : ext === 'gif' ? 'image/gif' : 'image/jpeg';
+/** The picked image, kept by the fake Genesys as an agent's upload: the attachment a notification carries. */
+async function uploadAgentImage(genesys: FakeGenesys, imageUrl: string): Promise<{ mediaType: 'Image'; url: string; mime: string; filename: string }> {
+  const response = await fetch(imageUrl).catch(() => {
+    throw new PlayRefused(`${imageUrl} could not be fetched`);
+  });
+  const mime = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!response.ok || !mime.startsWith('image/')) {
+    await response.body?.cancel();
+    throw new PlayRefused(`${imageUrl} did not answer with an image (HTTP ${response.status}${mime ? `, ${mime}` : ''})`);
+  }
+  const filename = decodeURIComponent(new URL(imageUrl).pathname.split('/').pop() || 'image');
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return { mediaType: 'Image', url: genesys.hostAttachment({ bytes, mime, filename }), mime, filename };
 }
 
 /** A facet's refusal (an Error with a sentence) becomes a PlayRefused; a failed connection stays what it is. */

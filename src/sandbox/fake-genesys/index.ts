@@ -5,13 +5,15 @@
  * integrations (./platform-api.ts), each refusing what Genesys refuses: 401 without a valid token, 403 when the
  * OAuth client's role lacks the permission, 400 for a body the model does not allow.
  * It also plays the agent: `outboundWebhookBody` + `deliverOutbound` (./outbound.ts) webhook a reply to the
- * bridge, signed and retried as Genesys does (§3).
+ * bridge, signed and retried as Genesys does (§3), and `hostAttachment` keeps the files an agent attaches, served
+ * behind the OAuth-protected downloads endpoint and its signed redirect (./downloads.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Models } from 'purecloud-platform-client-v2';
 import { listenOnLoopback } from '../../net/loopback.js';
 import { ALL_PERMISSIONS, failureResponse, sleep, type FakeContext, type FakeEndpointGroup, type FakeFailure, type FakePermission } from './context.js';
+import { FakeDownloads, registerDownloads, startFakeStorage, type DownloadRequest, type FakeAttachment } from './downloads.js';
 import { registerInbound, type FakeInboundLimits, type InboundRequest, type Received } from './inbound.js';
 import {
   FakeIntegrationStore,
@@ -22,6 +24,7 @@ import {
 } from './platform-api.js';
 
 export type { FakeEndpointGroup, FakeFailure, FakePermission } from './context.js';
+export type { DownloadRequest, FakeAttachment } from './downloads.js';
 export type { InboundRequest, Received } from './inbound.js';
 export { deliverOutbound, outboundWebhookBody, type DeliverOutboundOptions, type OutboundWebhookArgs } from './outbound.js';
 export type { FakeIntegrationLifecycle, FakeOpenIntegrationSeed, PlatformRequest } from './platform-api.js';
@@ -29,6 +32,8 @@ export type { FakeIntegrationLifecycle, FakeOpenIntegrationSeed, PlatformRequest
 export interface FakeGenesysOptions {
   /** 0 or absent: any free port. */
   port?: number;
+  /** The storage that attachments' signed URLs point to; 0 or absent: any free port. */
+  storagePort?: number;
   clientId: string;
   clientSecret: string;
   /** Integrations the inbound endpoints accept besides those of `openIntegrations` and those created through the API. */
@@ -57,6 +62,14 @@ export interface FakeGenesys {
   inboundRequests: InboundRequest[];
   /** Every call to the integration endpoints, in the order answered. */
   platformRequests: PlatformRequest[];
+  /** The origin of the storage the attachments' signed URLs point to. */
+  storageUrl: string;
+  /** Every request for an attachment, to the downloads endpoint and to the storage, in the order answered. */
+  downloadRequests: DownloadRequest[];
+  /** Keeps a file an agent attached; returns its download URL, as an outbound notification carries it. */
+  hostAttachment(file: FakeAttachment): string;
+  /** Every token issued so far stops working (as after a revocation): the next call with one is answered 401. */
+  revokeTokens(): void;
   /** The Open Messaging integrations as they are now (reading them does not advance a pending creation). */
   openIntegrations(): Models.OpenIntegration[];
   /** How integrations created from now on come to life: pending for some reads, then `Completed` or `Error`. */
@@ -86,6 +99,8 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
   const outages: Partial<Record<FakeEndpointGroup, { until: number; failures: FakeFailure[]; next: number }>> = {};
   const waiters = new Set<() => boolean>(); // pending waitFor* checks
   const integrations = new FakeIntegrationStore(opts.openIntegrations);
+  const downloads = new FakeDownloads(() => fake.url);
+  const storage = await startFakeStorage(downloads, opts.storagePort);
 
   const ctx: FakeContext = {
     tokens: new Map(),
@@ -103,6 +118,10 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
     tokenRequests: 0,
     inboundRequests: [],
     platformRequests: [],
+    storageUrl: storage.url,
+    downloadRequests: downloads.requests,
+    hostAttachment: (file) => downloads.host(file),
+    revokeTokens: () => ctx.tokens.clear(),
     openIntegrations: () => integrations.list(),
     setIntegrationLifecycle: (lifecycle) => integrations.setLifecycle(lifecycle),
     failNext(n, failure, endpoint = 'inbound') {
@@ -128,6 +147,7 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
       held.splice(0).forEach((release) => release());
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await storage.close();
     },
   };
 
@@ -191,8 +211,12 @@ export async function startFakeGenesys(opts: FakeGenesysOptions): Promise<FakeGe
 
   registerInbound(app, ctx, fake, (id) => opts.integrationIds.includes(id) || integrations.has(id), timedOut, opts.inboundLimits);
   registerPlatformApi(app, ctx, integrations, fake.platformRequests);
+  registerDownloads(app, ctx, downloads);
 
-  const { server, origin } = await listenOnLoopback(app, opts.port);
+  const { server, origin } = await listenOnLoopback(app, opts.port).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
+  });
   fake.url = origin;
   return fake;
 }

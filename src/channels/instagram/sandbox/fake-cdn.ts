@@ -10,8 +10,6 @@ import { listenOnLoopback } from '../../../net/loopback.js';
 
 export interface FakeCdn {
   url: string;
-  /** `127.0.0.1:<port>`, for the connection's `mediaHosts`. */
-  host: string;
   /** Serves these bytes; returns the signed link a webhook would carry. `redirectTo` sends the redirect elsewhere. */
   add(media: { contentType: string; bytes: Uint8Array; redirectTo?: string }): string;
   /** The link of this asset stops working, as Meta's do. */
@@ -26,7 +24,6 @@ export async function startFakeCdn(): Promise<FakeCdn> {
   const app = new Hono();
   const fake: FakeCdn = {
     url: '',
-    host: '',
     requests: [],
     add(media) {
       const id = String(10_000_000 + assets.size);
@@ -60,6 +57,5 @@ export async function startFakeCdn(): Promise<FakeCdn> {
   });
   const { server, origin } = await listenOnLoopback(app);
   fake.url = origin;
-  fake.host = new URL(origin).host;
   return fake;
 }

@@ -45,8 +45,6 @@ export const instagramSandbox: ChannelSandbox = {
     verifyToken: INSTAGRAM_SANDBOX.verifyToken,
     accessToken: INSTAGRAM_SANDBOX.accessToken,
     graphBaseUrl: fakeUrl,
-    // The sandbox customer's pictures are served on this machine, not by Meta's CDN.
-    mediaHosts: ['127.0.0.1'],
     genesys: { integrationId: INSTAGRAM_SANDBOX.integrationId, webhookSecret: INSTAGRAM_SANDBOX.genesysWebhookSecret },
   }),
 

@@ -21,6 +21,8 @@ const NOT_FOUND = 'Record not found. Please check the parameters.';
 export interface FakeShopRecords {
   sends: Array<{ conversationId: string; body: { type: string; content: string }; messageId: string; accessToken: string; at: number }>;
   uploads: Array<{ url: string; bytes: number; mime: string; filename: string }>;
+  /** The bytes of each upload, by its URL. */
+  uploadedBytes: Map<string, Uint8Array>;
   reads: string[];
   /** `buyer_user_id`s of Create Conversation calls. */
   creates: string[];
@@ -159,6 +161,7 @@ export function routeFakeShopApi(web: Hono, deps: FakeShopRouteDeps): void {
       const url = `https://p16-oec-va.ibyteimg.com/tos-maliva-i-o3syd03w52-us/${randomUUID().replace(/-/g, '')}~tplv-o3syd03w52-origin-image.image`;
       uploaded.add(url);
       records.uploads.push({ url, bytes: bytes.length, mime: file.type, filename: file.name });
+      records.uploadedBytes.set(url, bytes);
       return gate.envelope(c, 0, 'Success', { url, width: 1280, height: 720 });
     }),
   );

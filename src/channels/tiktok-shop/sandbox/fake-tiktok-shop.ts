@@ -116,7 +116,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
   const world = new FakeShopWorld(opts.shopId, now);
   const tokens = new FakeTokens({ ...opts, region }, now);
   const gate = new FakeShopGate(opts, tokens, now);
-  const records: FakeShopRecords = { sends: [], uploads: [], reads: [], creates: [] };
+  const records: FakeShopRecords = { sends: [], uploads: [], uploadedBytes: new Map(), reads: [], creates: [] };
   const echoes: FakeTikTokShopWebhook[] = [];
   const webhooks = new Map(Object.entries(opts.shopWebhooks ?? {}));
 

@@ -67,6 +67,8 @@ export interface FakeTikTok {
   /** Accepted send calls (messages and sender actions), in arrival order. */
   sends: FakeTikTokSend[];
   uploads: FakeTikTokUpload[];
+  /** The bytes an upload gave this media id. */
+  uploadedBytes(mediaId: string): Uint8Array | undefined;
   refreshes: FakeTikTokRefresh[];
   /** Media download URL requests (the JSON bodies). */
   downloads: unknown[];
@@ -110,7 +112,7 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
   let latestAccessToken = opts.accessToken;
   const conversations = new Set(opts.conversations ?? []);
   let webhookUrl = opts.webhookUrl;
-  const mediaIds = new Set<string>();
+  const mediaIds = new Map<string, Uint8Array>();
   const downloadTokens = new Map<string, string>(); // download id → media id
   const customerMedia = new Map<string, { bytes: Uint8Array; contentType: string }>();
 
@@ -118,6 +120,7 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
     url: '',
     sends: [],
     uploads: [],
+    uploadedBytes: (mediaId) => mediaIds.get(mediaId),
     refreshes: [],
     downloads: [],
     failNext(n, code, message, o = {}) {
@@ -260,7 +263,7 @@ export async function startFakeTikTok(opts: FakeTikTokOptions): Promise<FakeTikT
     if (!isJpegOrPng(bytes)) return envelope(40908, 'Unsupported file type. Only JPG and PNG images are supported.');
     if (bytes.length > IMAGE_MAX_BYTES) return envelope(40002, 'The file size exceeds the limit of 3 MB.');
     const mediaId = `v10044g50000${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-    mediaIds.add(mediaId);
+    mediaIds.set(mediaId, bytes);
     fake.uploads.push({ mediaId, bytes: bytes.length, mime: file.type, filename: file.name, at: Date.now() });
     return envelope(0, 'OK', { media_id: mediaId });
   });
