@@ -15,6 +15,7 @@ import type { ChannelModule } from '../core/channel.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
+import type { Resolver } from '../net/media-fetch.js';
 import type { DynamoDbOptions } from '../store/dynamodb/options.js';
 import { AwsStore } from '../store/sqs/open.js';
 import type { SqsOptions } from '../store/sqs/options.js';
@@ -39,6 +40,8 @@ export interface ComposeLambdaOptions {
   channels?: readonly ChannelModule[];
   /** Only for local servers: on AWS the function's role provides them. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** How media hosts are resolved; tests give one that asks no real DNS. */
+  resolveHost?: Resolver;
 }
 
 /** The start-up of a deployed function: the configuration from the secret its environment names, then the bridge. */
@@ -90,6 +93,6 @@ export function composeLambdaBridge(config: Config, opts: ComposeLambdaOptions =
   // No process metrics: per execution environment they say nothing that CloudWatch does not, and the event-loop
   // delay histogram samples on a timer of its own.
   const metrics = createMetrics({ defaultMetrics: false });
-  const bridge = composeBridge({ config, logger, store, clock, metrics, ...(opts.channels ? { channels: opts.channels } : {}) });
+  const bridge = composeBridge({ config, logger, store, clock, metrics, ...(opts.channels ? { channels: opts.channels } : {}), ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}) });
   return { config: aws, logger, store, bridge, clock };
 }

@@ -14,6 +14,7 @@ import { composeLambdaBridge, type LambdaBridge } from '../../src/entry/lambda-i
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { SqsOptions } from '../../src/store/sqs/options.js';
 import type { BridgeProfile, BridgeUnderTest } from '../channels/contract.js';
+import { testResolver } from '../helpers.js';
 import { startFaultySqs, type FaultySqs } from './faulty-sqs.js';
 import { lambdaContext } from './lambda-events.js';
 import { installAwsLambdaGlobal, serveFunctionUrl, serveHttpApi, type LocalEndpoint, type StreamingHandler } from './lambda-http.js';
@@ -130,7 +131,7 @@ export async function startLocalAwsBridge(endpoints: LocalAwsEndpoints, opts: Lo
     dynamodb: table,
     sqs: { ...queues, endpoint: sqsProxy.endpoint },
   });
-  const compose = () => composeLambdaBridge(config, { logger: opts.logger ?? silentLogger, credentials: CREDENTIALS, ...(channels ? { channels } : {}) });
+  const compose = () => composeLambdaBridge(config, { logger: opts.logger ?? silentLogger, credentials: CREDENTIALS, resolveHost: testResolver(), ...(channels ? { channels } : {}) });
   const ingress = compose();
   const worker = compose();
   const media = mediaUrl ? compose() : undefined;

@@ -13,6 +13,7 @@ import { startFakeTikTok, type FakeTikTok } from '../../src/channels/tiktok/sand
 import { signTikTokBody } from '../../src/channels/tiktok/verify.js';
 import { signMetaBody } from '../../src/channels/instagram/verify.js';
 import type { ChannelModule } from '../../src/core/channel.js';
+import type { MediaStream } from '../../src/core/media.js';
 import { ingressHandler, workerHandler } from '../../src/entry/lambda-handlers.js';
 import { signMediaToken } from '../../src/media/token.js';
 import { startFakeGenesys, type FakeGenesys } from '../../src/sandbox/fake-genesys/index.js';
@@ -40,7 +41,8 @@ function bigVideo() {
       produced.bytes += chunk;
     },
   });
-  return { produced, response: new Response(body, { headers: { 'content-type': 'video/mp4', 'content-length': String(BIG) } }) };
+  const stream: MediaStream = { contentType: 'video/mp4', contentLength: BIG, body };
+  return { produced, stream };
 }
 
 let lastBig: ReturnType<typeof bigVideo> | undefined;
@@ -53,7 +55,7 @@ const channels: ChannelModule[] = CHANNELS.map((channel) =>
         connect(connection, deps) {
           const clients = channel.connect(connection, deps);
           const media = clients.media!;
-          return { ...clients, media: async (reference) => (reference.big ? (lastBig = bigVideo()).response : media(reference)) };
+          return { ...clients, media: async (reference) => (reference.big ? (lastBig = bigVideo()).stream : media(reference)) };
         },
       },
 ) as ChannelModule[];
@@ -65,7 +67,7 @@ let bridge: LocalAwsBridge;
 beforeAll(async () => {
   genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId, TT_INTEGRATION] });
   tiktok = await startFakeTikTok({ appId: TT.appId, appSecret: TT.appSecret, businessId: TT.businessId, accessToken: TT.accessToken, refreshToken: TT.refreshToken });
-  const raw = rawTestConfig({ genesysUrl: genesys.url, store: 'set by the AWS profile' });
+  const raw = rawTestConfig({ genesysUrl: genesys.url, store: 'set by the AWS profile', mediaOrigins: [genesys.storageUrl, tiktok.url] });
   const connection = { channel: 'tiktok', ...TT, apiBaseUrl: tiktok.url, genesys: { integrationId: TT_INTEGRATION, webhookSecret: TEST.webhookSecret } };
   bridge = await startLocalAwsBridge(local.endpoints, {
     raw: { ...raw, server: { ...raw.server, mediaSigningKey: MEDIA_KEY }, connections: [...raw.connections, connection] },
