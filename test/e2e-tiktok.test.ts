@@ -3,68 +3,28 @@
  * replies from the fake Genesys out through the fake TikTok Business API; receipts back.
  */
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signTikTokBody } from '../src/channels/tiktok/verify.js';
-import { configSchema } from '../src/config/index.js';
+import type { FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
 import type { RunningServer } from '../src/entry/server.js';
-import { silentLogger } from '../src/logger.js';
-import { deliverOutbound, outboundWebhookBody, startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
-import { startFakeTikTok, type FakeTikTok } from '../src/channels/tiktok/sandbox/fake-tiktok.js';
-import { TEST, eventually, rawTestConfig, startTestServer, tempDir } from './helpers.js';
+import type { FakeGenesys, outboundWebhookBody } from '../src/sandbox/fake-genesys/index.js';
+import { eventually } from './helpers.js';
+import { TT, startTikTokBridge, type TikTokBridge } from './tiktok-bridge.js';
 
 const HOUR = 3600_000;
-const TT = {
-  connectionId: 'acme-tiktok',
-  businessId: '-000aBcD1234',
-  appId: '7600000000000000042',
-  appSecret: 'tiktok-app-secret-for-tests',
-  accessToken: 'act.initial-access-token',
-  refreshToken: 'rft.initial-refresh-token',
-  integrationId: '0a1b2c3d-3333-4222-8333-944455566677',
-  webhookSecret: 'tiktok-genesys-webhook-secret-0123',
-};
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'tiktok');
 
+let tb: TikTokBridge;
 let genesys: FakeGenesys;
 let tiktok: FakeTikTok;
 let bridge: RunningServer;
-const dir = tempDir();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 beforeAll(async () => {
-  genesys = await startFakeGenesys({ clientId: TEST.genesysClientId, clientSecret: TEST.genesysClientSecret, integrationIds: [TEST.integrationId, TT.integrationId] });
-  tiktok = await startFakeTikTok({ appId: TT.appId, appSecret: TT.appSecret, businessId: TT.businessId, accessToken: TT.accessToken, refreshToken: TT.refreshToken });
-  const port = await freePort();
-  // TikTok's download URLs are on the fake's origin: listed, as every origin on 127.0.0.1 must be.
-  const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/tiktok.db`, port, mediaOrigins: [genesys.storageUrl, tiktok.url] });
-  const connection = {
-    id: TT.connectionId,
-    channel: 'tiktok',
-    businessId: TT.businessId,
-    appId: TT.appId,
-    appSecret: TT.appSecret,
-    accessToken: TT.accessToken,
-    refreshToken: TT.refreshToken,
-    apiBaseUrl: tiktok.url,
-    genesys: { integrationId: TT.integrationId, webhookSecret: TT.webhookSecret },
-  };
-  const config = configSchema.parse({ ...raw, server: { ...raw.server, publicUrl: `http://127.0.0.1:${port}` }, connections: [...raw.connections, connection] });
-  bridge = await startTestServer({ config, logger: silentLogger });
+  tb = await startTikTokBridge();
+  ({ genesys, tiktok, bridge } = tb);
 });
-afterAll(async () => {
-  await bridge?.close();
-  await Promise.all([genesys?.close(), tiktok?.close()]);
-  dir.cleanup();
-});
+afterAll(() => tb?.close());
 
 let seq = 0;
 /** A TikTok DM from a customer, as TikTok would deliver it; returns the ids it used. */
@@ -90,14 +50,14 @@ function dmContent(opts: { text?: string; type?: string; extra?: Record<string, 
   return { customer, conversationId, messageId, content };
 }
 
+/** A signed delivery of `content` as `event`, or of the exact bytes `raw` (a fixture). */
 async function deliver(event: string, content: unknown, opts: { t?: number; raw?: string } = {}): Promise<Response> {
   const raw = opts.raw ?? JSON.stringify({ client_key: TT.appId, event, create_time: Math.floor(Date.now() / 1000), user_openid: TT.businessId, content: JSON.stringify(content) });
   const t = opts.t ?? Math.floor(Date.now() / 1000);
   return fetch(`${bridge.url}/webhooks/tiktok`, { method: 'POST', headers: { 'content-type': 'application/json', 'tiktok-signature': signTikTokBody(raw, TT.appSecret, t) }, body: raw });
 }
 
-type GenesysMessage = { text?: string; content?: Array<{ attachment: { url: string; mediaType: string } }>; channel: { messageId: string; from: { id: string; nickname?: string }; metadata: { customAttributes: Record<string, string> } } };
-const genesysFor = (customer: string) => genesys.messages.map((m) => m.body as GenesysMessage).filter((b) => b.channel.from.id === customer);
+const genesysFor = (customer: string) => tb.genesysFor(customer);
 
 async function customerWrites(opts: Parameters<typeof dmContent>[0] = {}) {
   const dm = dmContent(opts);
@@ -107,17 +67,8 @@ async function customerWrites(opts: Parameters<typeof dmContent>[0] = {}) {
   return dm;
 }
 
-async function agentReplies(customer: string, text: string, extra: Partial<Parameters<typeof outboundWebhookBody>[0]> = {}) {
-  const { id, body } = outboundWebhookBody({ integrationId: TT.integrationId, customerId: customer, text, ...extra });
-  expect((await deliverOutbound(`${bridge.url}/webhooks/genesys/${TT.connectionId}`, body, TT.webhookSecret)).status).toBe(200);
-  return id;
-}
-
-type Receipt = { id: string; status: string; reasons?: Array<{ code: string; message: string }> };
-async function receiptFor(id: string): Promise<Receipt> {
-  expect(await eventually(() => genesys.receipts.some((r) => (r.body as Receipt).id === id), 6000)).toBe(true);
-  return genesys.receipts.map((r) => r.body as Receipt).find((r) => r.id === id)!;
-}
+const agentReplies = (customer: string, text: string, extra: Partial<Parameters<typeof outboundWebhookBody>[0]> = {}) => tb.agentReplies(customer, { text, ...extra });
+const receiptFor = (id: string) => tb.receiptFor(id);
 const sendsTo = (conversationId: string) => tiktok.sends.map((s) => s.body as Record<string, any>).filter((b) => b.recipient === conversationId);
 
 describe('a TikTok conversation', () => {

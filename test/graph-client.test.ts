@@ -6,7 +6,7 @@ import type { OutboundMessageCommand } from '../src/core/commands.js';
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../src/core/errors.js';
 import { createMetrics } from '../src/metrics.js';
 import { graphFailure, startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
-import { capturedLogger, countedRequests, rejectionOf } from './helpers.js';
+import { capturedLogger, instagramTestConnection, countedRequests, rejectionOf } from './helpers.js';
 
 const TOKEN = 'IGQVJ-graph-client-token';
 const ACCOUNT = '17841400000000042';
@@ -27,24 +27,7 @@ beforeEach(() => {
   graph.setResponseHeaders({});
 });
 
-function connection(over: Partial<InstagramConnection> = {}): InstagramConnection {
-  return {
-    id: 'acme-instagram',
-    channel: 'instagram',
-    accountId: ACCOUNT,
-    appSecret: 'app-secret',
-    extraAppSecrets: [],
-    verifyToken: 'verify',
-    accessToken: TOKEN,
-    graphBaseUrl: graph.url,
-    graphApiVersion: 'v23.0',
-    appSecretProof: false,
-    humanAgentTag: false,
-    forwardAppReplies: false,
-    genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },
-    ...over,
-  };
-}
+const connection = (over: Partial<InstagramConnection> = {}) => instagramTestConnection(graph.url, TOKEN, over);
 
 function client(over: Partial<InstagramConnection> = {}, opts: Partial<GraphClientOptions> = {}) {
   const metrics = createMetrics();

@@ -9,6 +9,7 @@ import type { PermanentError, RetryableError } from '../src/core/errors.js';
 import { createLogger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
 import { ConfigError, configSchema, parseConfig, type Config } from '../src/config/index.js';
+import type { InstagramConnection } from '../src/channels/instagram/config.js';
 import type { TikTokConnection } from '../src/channels/tiktok/config.js';
 import type { GenesysConfig } from '../src/genesys/config.js';
 import { signMetaBody } from '../src/channels/instagram/verify.js';
@@ -199,6 +200,26 @@ export function tiktokTestConnection(apiBaseUrl: string, over: Partial<TikTokCon
     ],
   });
   return { ...(config.connections[0] as TikTokConnection), ...over };
+}
+
+/** An Instagram connection against a fake Graph API, with the configuration's defaults for all that is not given. */
+export function instagramTestConnection(graphBaseUrl: string, accessToken: string, over: Partial<InstagramConnection> = {}): InstagramConnection {
+  const config = configSchema.parse({
+    genesys: { clientId: 'x', clientSecret: 'y' },
+    connections: [
+      {
+        id: 'acme-instagram',
+        channel: 'instagram',
+        accountId: '17841400000000042',
+        appSecret: 'app-secret',
+        verifyToken: 'verify',
+        accessToken,
+        graphBaseUrl,
+        genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },
+      },
+    ],
+  });
+  return { ...(config.connections[0] as InstagramConnection), ...over };
 }
 
 /** The error a call rejected with (failing the test if it resolved or threw a non-Error). */

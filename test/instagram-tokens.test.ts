@@ -11,7 +11,7 @@ import { PermanentError } from '../src/core/errors.js';
 import type { Store } from '../src/core/store.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import { openStore } from '../src/store/open.js';
-import { capturedLogger, rejectionOf } from './helpers.js';
+import { capturedLogger, instagramTestConnection, rejectionOf } from './helpers.js';
 
 const DAY = 24 * 60 * 60_000;
 const TOKEN = 'IGQVJ-configured-token';
@@ -22,24 +22,7 @@ let graph: FakeGraph;
 let store: Store;
 let metrics: Metrics;
 
-function connection(over: Partial<InstagramConnection> = {}): InstagramConnection {
-  return {
-    id: 'acme-instagram',
-    channel: 'instagram',
-    accountId: '17841400000000042',
-    appSecret: 'app-secret',
-    extraAppSecrets: [],
-    verifyToken: 'verify',
-    accessToken: TOKEN,
-    graphBaseUrl: graph.url,
-    graphApiVersion: 'v23.0',
-    appSecretProof: false,
-    humanAgentTag: false,
-    forwardAppReplies: false,
-    genesys: { integrationId: 'integration', webhookSecret: 'genesys-webhook-secret-0123456789' },
-    ...over,
-  };
-}
+const connection = (over: Partial<InstagramConnection> = {}) => instagramTestConnection(graph.url, TOKEN, over);
 
 const tokensFor = (over: Partial<InstagramConnection> = {}, logger = capturedLogger('info').logger) =>
   new InstagramTokens({ connection: connection(over), store, clock, metrics, logger });
