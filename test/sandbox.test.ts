@@ -28,6 +28,15 @@ describe('the sandbox', () => {
     expect(await eventually(() => printed.some((l) => l.startsWith('bridge → Genesys: [Instagram DM] jane.doe: Hi! Is my order on its way?')))).toBe(true);
   });
 
+  it("renews the sandbox's Instagram token at start, as it would an operator's token a few days old", async () => {
+    const expiry = async () => {
+      const text = await (await fetch(`${sandbox.bridgeUrl}/metrics`)).text();
+      return new RegExp(`dmbridge_access_token_expires_at_seconds\\{[^}]*connection="${INSTAGRAM_SANDBOX.connectionId}"[^}]*\\} (\\d+)`).exec(text)?.[1];
+    };
+    expect(await eventually(async () => (await expiry()) !== undefined)).toBe(true);
+    expect(Number(await expiry()) * 1000).toBeGreaterThan(Date.now() + 59 * 24 * 3600_000);
+  });
+
   it('plays both sides: a DM in, the agent reply out to Instagram, a Delivered receipt back, the echo not forwarded', async () => {
     const dm = await sendSandboxDm(sandbox.bridgeUrl, { text: 'Where is my order?' });
     expect(dm.status).toBe(200);

@@ -4,6 +4,7 @@ import { INSTAGRAM_SANDBOX, echoWebhook, fakeMid, instagramCustomerEventWebhook,
 import { startFakeGraph } from './fake-graph.js';
 
 const { customer } = INSTAGRAM_SANDBOX;
+const TOKEN_AGE_MS = 3 * 24 * 60 * 60_000;
 
 /** A story as Meta links it: a CDN URL that expires (the bridge forwards the link, never the media). */
 const STORY_URL = 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=18040775032370013&signature=sandbox-story';
@@ -19,6 +20,10 @@ export const instagramSandbox: ChannelSandbox = {
     const graph = await startFakeGraph({
       ...(port !== undefined ? { port } : {}),
       accessToken: INSTAGRAM_SANDBOX.accessToken,
+      // As an operator's long-lived token usually is, a few days old: old enough for the bridge's first renewal
+      // (Meta renews only tokens at least 24 hours old; instagram-messaging.md key fact 33).
+      tokenIssuedAt: clock() - TOKEN_AGE_MS,
+      clock,
       accountId: INSTAGRAM_SANDBOX.accountId,
       profiles: { [customer.igsid]: { name: customer.name, username: customer.username } },
     });
