@@ -90,6 +90,11 @@ describe('configuration mistakes', () => {
     expect(problemsOf(BASE.replace('clientId:', 'cliendId:'))).toEqual(expect.arrayContaining(['genesys.cliendId: unknown key (did you mean "clientId"?)']));
   });
 
+  it('says what replaced a setting an earlier version read, instead of calling it unknown', () => {
+    const upgraded = BASE.replace('    verifyToken: verify-token\n', '    verifyToken: verify-token\n    mediaHosts: [cdn.example.com]\n');
+    expect(problemsOf(upgraded)).toEqual(['connections[0].mediaHosts: no longer a setting: list the hosts in media.allowedOrigins instead (docs/configuration.md)']);
+  });
+
   it('says where YAML does not parse without quoting the line, which may hold a secret', () => {
     const message = (() => {
       try {

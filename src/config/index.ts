@@ -162,12 +162,22 @@ function invalid(source: string, problems: string[]): ConfigError {
   return new ConfigError(`${source}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
-/** One schema issue as the operator reads it; an unknown key says which known one it probably meant. */
+/** Settings an earlier version read, with what replaced them: an upgraded configuration says so, not "unknown key". */
+const RETIRED_KEYS: Readonly<Record<string, string>> = {
+  mediaHosts: 'no longer a setting: list the hosts in media.allowedOrigins instead (docs/configuration.md)',
+};
+
+/**
+ * One schema issue as the operator reads it; an unknown key says which known one it probably meant, or what
+ * replaced it.
+ */
 function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, raw: unknown): string {
   if (issue.code !== 'unrecognized_keys') return `${formatPath(issue.path)}: ${issue.message}`;
   const known = knownKeysAt(schema, issue.path, raw);
   return issue.keys
     .map((key) => {
+      const retired = RETIRED_KEYS[key];
+      if (retired) return `${formatPath([...issue.path, key])}: ${retired}`;
       const near = nearestKey(key, known);
       return `${formatPath([...issue.path, key])}: unknown key${near ? ` (did you mean "${near}"?)` : ''}`;
     })
