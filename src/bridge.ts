@@ -110,6 +110,7 @@ export function composeBridge(opts: ComposeOptions): ComposedBridge {
     genesysPauseKey: genesysPause,
     mediaUrl: (connectionId, reference) => media.urlFor(connectionId, reference),
     replyDeadlineMs: config.queue.replyDeadlineMs,
+    leaseMs: config.queue.leaseMs,
     clock,
     logger,
     metrics,

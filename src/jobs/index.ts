@@ -30,6 +30,8 @@ export interface JobDeps {
   onEnqueued: () => void;
   /** How long an agent reply may stay undelivered before its Failed receipt (`queue.replyDeadlineMs`). */
   replyDeadlineMs: number;
+  /** How long a job is leased for when it runs (`queue.leaseMs`). */
+  leaseMs: number;
 }
 
 export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
@@ -40,7 +42,7 @@ export function createJobRoutes(deps: JobDeps): ReadonlyMap<string, JobRoute> {
   const profiles = createProfileLookup({ store, clock, logger, fetchers });
   const routes = [
     jobRoute(genesysInboundJob, createGenesysInboundHandler({ connections, client: genesys, store, clock, profiles, mediaUrl: deps.mediaUrl, pauseKey, logger })),
-    jobRoute(replyJobKind, createReplyHandler({ store, connections, clock, logger, metrics, onEnqueued: deps.onEnqueued, deadlineMs: deps.replyDeadlineMs })),
+    jobRoute(replyJobKind, createReplyHandler({ store, connections, clock, logger, metrics, onEnqueued: deps.onEnqueued, deadlineMs: deps.replyDeadlineMs, leaseMs: deps.leaseMs })),
     jobRoute(receiptJobKind, createReceiptHandler({ connections, client: genesys, pauseKey })),
     jobRoute(echoJobKind, createEchoHandler({ store, connections, genesys, clock, logger, metrics, genesysPauseKey: pauseKey })),
     jobRoute(readJobKind, createReadHandler({ store, connections, logger, metrics })),

@@ -21,6 +21,7 @@ import type { OutboundCommand, OutboundMessageCommand } from '../core/commands.j
 import { conversationKey, replyQueueKey } from '../core/conversation.js';
 import type { ConversationState } from '../core/conversation.js';
 import { PermanentError, PlatformRefusal, RetryableError, type GenesysReasonCode } from '../core/errors.js';
+import { retryStoreWrite } from '../core/store-retry.js';
 import { withoutFutureWindow } from '../core/event-time.js';
 import type { JobHandler } from '../core/jobs.js';
 import type { Conversations, JobSink, NewJob, Pauses, Records } from '../core/store.js';
@@ -63,6 +64,8 @@ export function createReplyHandler(deps: {
   onEnqueued: () => void;
   /** How long after the bridge accepted it a reply may stay undelivered before it is given up (./reply-deadline.ts). */
   deadlineMs: number;
+  /** The job's lease (`queue.leaseMs`), taken just before it runs: how long recording a sent part may be retried. */
+  leaseMs: number;
 }): JobHandler<ReplyPayload> {
   const { store, clock, logger } = deps;
 
@@ -92,7 +95,7 @@ export function createReplyHandler(deps: {
     deps.onEnqueued();
   }
 
-  async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier): Promise<void> {
+  async function deliver(connectionId: string, command: OutboundMessageCommand, replier: ChannelReplier, leaseEndsAt: number): Promise<void> {
     const progressKey = `${connectionId}:${command.genesysMessageId}`;
     const [saved, stored] = await Promise.all([
       store.getRecord<ReplyProgress>(PROGRESS, progressKey),
@@ -114,16 +117,25 @@ export function createReplyHandler(deps: {
     for (let part = progress.sent; part < requests.length; part++) {
       const result = await sendPart(replier, requests[part], conversation, progress);
       const expiresAt = clock() + linkTtlMs;
-      if (result.messageId) {
-        const link: PlatformMessageLink = { origin: 'bridge', genesysMessageId: command.genesysMessageId, part, snippet: snippetOf(command) };
-        await store.putRecord(PLATFORM_MESSAGE, `${connectionId}:${result.messageId}`, link, expiresAt);
-      }
       progress.sent = part + 1;
-      await Promise.all([
-        store.putRecord(PROGRESS, progressKey, progress, expiresAt),
-        store.recordReplySent(conversationKey(connectionId, command.customerId)),
-      ]);
-      if (result.pauseUntil) await store.pause(replier.pauseKey, result.pauseUntil);
+      const sent = { ...progress };
+      // The part has reached the customer: recording that is retried while the lease lasts (every write here is
+      // safe to repeat), or a store failure of a moment would make the retried job send the part again.
+      await retryStoreWrite(
+        async () => {
+          if (result.messageId) {
+            const link: PlatformMessageLink = { origin: 'bridge', genesysMessageId: command.genesysMessageId, part, snippet: snippetOf(command) };
+            await store.putRecord(PLATFORM_MESSAGE, `${connectionId}:${result.messageId}`, link, expiresAt);
+          }
+          await Promise.all([store.putRecord(PROGRESS, progressKey, sent, expiresAt), store.recordReplySent(conversationKey(connectionId, command.customerId))]);
+          if (result.pauseUntil) await store.pause(replier.pauseKey, result.pauseUntil);
+        },
+        {
+          until: leaseEndsAt,
+          clock,
+          onRetry: (err, retry) => logger.warn({ err, connectionId, genesysMessageId: command.genesysMessageId, part: part + 1, retry }, 'recording a sent reply part failed; trying again'),
+        },
+      );
     }
     logger.info(
       { connectionId, genesysMessageId: command.genesysMessageId, parts: requests.length, outcome: 'Delivered', ...(decision.tag ? { tag: decision.tag } : {}) },
@@ -143,6 +155,7 @@ export function createReplyHandler(deps: {
       return linked && command.kind === 'typing' ? [linked.clients.replier.pauseKey] : [];
     },
     async run({ connectionId, command }, job) {
+      const leaseEndsAt = clock() + deps.leaseMs;
       const linked = linkedOf(connectionId);
       const replier = linked.clients.replier;
       if (command.kind === 'typing') {
@@ -156,7 +169,7 @@ export function createReplyHandler(deps: {
       const deadline = replyDeadline({ pauses: store, clock, deadlineMs: deps.deadlineMs, labels: linked.channel.labels }, job.createdAt);
       try {
         await deadline.waitForAccount(replier.pauseKey);
-        await deliver(connectionId, command, replier);
+        await deliver(connectionId, command, replier, leaseEndsAt);
       } catch (err) {
         // The platform's rules said no (window closed, customer blocked): the receipt tells the agent, the job is done.
         if (!(err instanceof PlatformRefusal)) throw await deadline.settle(err);

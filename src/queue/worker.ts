@@ -22,9 +22,9 @@
  * attempt had put the job back to pending could settle it again after this same worker leased it anew, while its
  * new run was still going.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../core/clock.js';
 import { StoreCorruptError } from '../core/errors.js';
+import { retryStoreWrite } from '../core/store-retry.js';
 import type { JobRoute } from '../core/jobs.js';
 import type { Job, LeasedQueue, Pauses } from '../core/store.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -61,9 +61,6 @@ interface Lease {
   owner: string;
   endsAt: number;
 }
-
-const SETTLE_RETRY_FIRST_MS = 25;
-const SETTLE_RETRY_MAX_MS = 1000;
 
 export class Worker {
   private readonly opts: WorkerOptions;
@@ -209,18 +206,12 @@ export class Worker {
   }
 
   /** Runs a settle, and again after a failure while the lease lasts (SETTLE RETRIES); rejects with the last error. */
-  private async settle(lease: Lease, attempt: () => Promise<boolean>): Promise<boolean> {
-    for (let retry = 0; ; retry++) {
-      try {
-        return await attempt();
-      } catch (err) {
-        const wait = Math.min(SETTLE_RETRY_MAX_MS, SETTLE_RETRY_FIRST_MS * 2 ** retry);
-        // A corrupt store refuses everything from now on; a retry after the lease would be refused by the store.
-        if (err instanceof StoreCorruptError || this.clock() + wait >= lease.endsAt) throw err;
-        this.log.warn({ err, jobId: lease.job.id, kind: lease.job.kind, retry: retry + 1 }, 'settling the job failed; trying again');
-        await sleep(wait);
-      }
-    }
+  private settle(lease: Lease, attempt: () => Promise<boolean>): Promise<boolean> {
+    return retryStoreWrite(attempt, {
+      until: lease.endsAt,
+      clock: this.clock,
+      onRetry: (err, retry) => this.log.warn({ err, jobId: lease.job.id, kind: lease.job.kind, retry }, 'settling the job failed; trying again'),
+    });
   }
 
   private logFailure(job: Job, decision: Extract<Decision, { action: 'retry' }>): void {
