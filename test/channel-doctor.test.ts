@@ -17,7 +17,7 @@ import { tiktokShopConnectionSchema, type TikTokShopConnection } from '../src/ch
 import { TikTokShopModule } from '../src/channels/tiktok-shop/index.js';
 import { startFakeTikTokShop, type FakeTikTokShop, type FakeTikTokShopOptions } from '../src/channels/tiktok-shop/sandbox/fake-tiktok-shop.js';
 import { configSchema } from '../src/config/index.js';
-import type { DoctorCheck } from '../src/core/doctor.js';
+import type { DoctorCheck, WebhookBase } from '../src/core/doctor.js';
 import type { Store } from '../src/core/store.js';
 import { silentLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
@@ -38,7 +38,8 @@ afterEach(async () => {
   await Promise.all(fakes.splice(0).map((f) => f.close()));
 });
 
-const deps = (over: { publicUrl?: string | undefined } = {}) => ({ store, clock: Date.now, metrics: createMetrics(), logger: silentLogger, publicUrl: PUBLIC, ...over });
+type Over = { webhookBase?: WebhookBase | undefined };
+const deps = (over: Over = {}) => ({ store, clock: Date.now, metrics: createMetrics(), logger: silentLogger, webhookBase: { url: PUBLIC, key: 'server.publicUrl' as const }, ...over });
 
 function byName(checks: DoctorCheck[], part: string): DoctorCheck {
   const check = checks.find((c) => c.name.includes(part));
@@ -179,7 +180,7 @@ function tiktok(apiUrl: string, over: Partial<TikTokConnection> = {}): TikTokCon
   return tiktokTestConnection(apiUrl, { id: `acme-tt-${nextId++}`, ...over });
 }
 
-const tiktokDoctor = (connection: TikTokConnection, over: { publicUrl?: string | undefined } = {}) => TikTokModule.doctor!(connection, deps(over));
+const tiktokDoctor = (connection: TikTokConnection, over: Over = {}) => TikTokModule.doctor!(connection, deps(over));
 const TT_SECRETS = [TIKTOK_TEST.appSecret, TIKTOK_TEST.accessToken, TIKTOK_TEST.refreshToken];
 
 describe('doctor, TikTok', () => {
@@ -220,7 +221,7 @@ describe('doctor, TikTok', () => {
 
   it('cannot tell the webhook without server.publicUrl', async () => {
     const fake = await tiktokApi();
-    const check = byName(await tiktokDoctor(tiktok(fake.url), { publicUrl: undefined }), 'webhook');
+    const check = byName(await tiktokDoctor(tiktok(fake.url), { webhookBase: undefined }), 'webhook');
     expect(check.ok).toBe(false);
     expect(check.fix).toContain('server.publicUrl');
   });
@@ -297,7 +298,7 @@ function shop(apiUrl: string, over: Record<string, unknown> = {}): TikTokShopCon
   });
 }
 
-const shopDoctor = (connection: TikTokShopConnection, over: { publicUrl?: string | undefined } = {}) => TikTokShopModule.doctor!(connection, deps(over));
+const shopDoctor = (connection: TikTokShopConnection, over: Over = {}) => TikTokShopModule.doctor!(connection, deps(over));
 const SHOP_SECRETS = [SHOP_APP.appSecret, 'TTP_a', 'TTP_r'];
 
 describe('doctor, TikTok Shop', () => {

@@ -170,6 +170,23 @@ describe('dmbridge genesys setup', () => {
     expect(ran.stdout).toContain(`integrationId: "${created!.id}"`);
     expect(ran.stdout).toContain(`GENESYS_ACME_NEW_WEBHOOK_SECRET=${created!.outboundNotificationWebhookSignatureSecretToken}`);
   });
+
+  it('sends agent replies to server.webhookBaseUrl when it is set (on AWS the API, while publicUrl is the media function), and doctor agrees', async () => {
+    const api = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
+    const raw = rawTestConfig({ genesysUrl: genesys.url, store: `sqlite:${dir.path}/setup-aws.db` });
+    const { genesys: _binding, ...connection } = raw.connections[0]!;
+    const server = { ...raw.server, publicUrl: 'https://media123.lambda-url.eu-west-1.on.aws/', webhookBaseUrl: api };
+    const file = join(dir.path, 'setup-aws.json');
+    writeFileSync(file, JSON.stringify({ ...raw, server, connections: [{ ...connection, id: 'acme-aws' }] }));
+    expect((await dmbridge(['genesys', 'setup', '--config', file, '--connection', 'acme-aws', '--timeout', '20'])).code).toBe(0);
+    const created = genesys.openIntegrations().find((i) => i.name === 'dmbridge acme-aws')!;
+    expect(created.outboundNotificationWebhookUrl).toBe(`${api}/webhooks/genesys/acme-aws`);
+
+    const bound = { ...connection, id: 'acme-aws', genesys: { integrationId: created.id, webhookSecret: created.outboundNotificationWebhookSignatureSecretToken } };
+    writeFileSync(file, JSON.stringify({ ...raw, server, connections: [bound] }));
+    const ran = await dmbridge(['doctor', '--config', file]);
+    expect(ran.stdout).toContain('✓ acme-aws: Genesys sends agent replies to this bridge');
+  });
 });
 
 describe('dmbridge doctor', () => {

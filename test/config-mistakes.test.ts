@@ -68,6 +68,9 @@ describe('configuration mistakes', () => {
       'server.publicUrl: must be https:// (plain http only on loopback, not bridge.example.com)',
     ]);
     expect(() => parseConfig(BASE.replace('https://bridge.example.com', 'http://127.0.0.1:8080'), ENV)).not.toThrow();
+    const api = (url: string) => BASE.replace('server: { publicUrl: https://bridge.example.com }', `server: { publicUrl: https://bridge.example.com, webhookBaseUrl: ${url} }`);
+    expect(problemsOf(api('http://api.example.com'))).toEqual(['server.webhookBaseUrl: must be https:// (plain http only on loopback, not api.example.com)']);
+    expect(parseConfig(api('https://api.example.com'), ENV).server.webhookBaseUrl).toBe('https://api.example.com');
   });
 
   it('knows the Genesys regions', () => {

@@ -31,7 +31,7 @@ afterEach(async () => {
 function doctor(f: AdminFixture, over: Partial<GenesysDoctorInput> = {}): Promise<DoctorCheck[]> {
   return checkGenesys(f.tokens, f.api, {
     genesys: { clientId: ADMIN.clientId, loginBaseUrl: f.config.loginBaseUrl, apiBaseUrl: f.config.apiBaseUrl },
-    publicUrl: ADMIN.publicUrl,
+    webhookBase: { url: ADMIN.publicUrl, key: 'server.publicUrl' },
     connections: [{ id: ADMIN.connectionId, genesys: { integrationId: INTEGRATION, webhookSecret: SECRET } }],
     ...over,
   });
@@ -121,8 +121,12 @@ describe('doctor, Genesys part', () => {
 
   it('fails the webhook check without server.publicUrl, or with one Genesys cannot use', async () => {
     const f = await fixture({ openIntegrations: [good] });
-    expect(named(await doctor(f, { publicUrl: undefined }), 'sends agent replies')).toMatchObject({ ok: false, fix: expect.stringContaining('server.publicUrl') });
-    expect(named(await doctor(f, { publicUrl: 'http://bridge.example.com' }), 'sends agent replies')).toMatchObject({ ok: false, fix: expect.stringContaining('https://') });
+    expect(named(await doctor(f, { webhookBase: undefined }), 'sends agent replies')).toMatchObject({ ok: false, fix: expect.stringContaining('server.publicUrl') });
+    expect(named(await doctor(f, { webhookBase: { url: 'http://bridge.example.com', key: 'server.webhookBaseUrl' } }), 'sends agent replies')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('server.webhookBaseUrl (http://bridge.example.com)'),
+      fix: expect.stringMatching(/^Set server\.webhookBaseUrl to an https:\/\//),
+    });
   });
 
   it('catches a webhook secret that differs from the integration’s, without printing either', async () => {

@@ -34,7 +34,7 @@ function setup(f: AdminFixture, over: Partial<GenesysSetupRequest> = {}) {
   const lines: string[] = [];
   const result = setUpGenesysIntegration(f.api, {
     connectionId: ADMIN.connectionId,
-    publicUrl: ADMIN.publicUrl,
+    webhookBase: { url: ADMIN.publicUrl, key: 'server.publicUrl' },
     pollMs: 10,
     timeoutMs: 5000,
     onProgress: (line) => lines.push(line),
@@ -161,11 +161,15 @@ describe('genesys setup: updating', () => {
   });
 });
 
+const base = (url: string) => ({ url, key: 'server.publicUrl' as const });
+
 describe('genesys setup: the webhook URL and the secret', () => {
   it('refuses, before calling Genesys, a public URL Genesys cannot send to', async () => {
     const f = await fixture();
-    for (const publicUrl of ['http://bridge.example.com', 'https://bridge.example.com:8443', 'ftp://bridge.example.com', 'bridge.example.com']) {
-      expect(await rejectionOf(setup(f, { publicUrl }).result)).toBeInstanceOf(PermanentError);
+    for (const url of ['http://bridge.example.com', 'https://bridge.example.com:8443', 'ftp://bridge.example.com', 'bridge.example.com']) {
+      const refusal = await rejectionOf(setup(f, { webhookBase: { url, key: 'server.webhookBaseUrl' } }).result);
+      expect(refusal).toBeInstanceOf(PermanentError);
+      expect(refusal.message).toContain(`server.webhookBaseUrl (${url})`);
     }
     expect(await rejectionOf(setup(f, { webhookSecret: '123456789012345' }).result)).toBeInstanceOf(PermanentError);
     expect(f.fake.platformRequests).toEqual([]);
@@ -174,12 +178,12 @@ describe('genesys setup: the webhook URL and the secret', () => {
   it('joins the public URL and the route whatever the trailing slashes and path prefix, and lets loopback HTTP through', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), fc.constantFrom('', '/', '//', '/dmbridge', '/dmbridge/'), (id, path) => {
-        const url = genesysWebhookUrl(`https://bridge.example.com${path}`, id);
+        const url = genesysWebhookUrl(base(`https://bridge.example.com${path}`), id);
         expect(url).toBe(`https://bridge.example.com${path.replace(/\/+$/, '')}/webhooks/genesys/${id}`);
       }),
     );
-    expect(genesysWebhookUrl('https://bridge.example.com:443/', 'x')).toBe('https://bridge.example.com/webhooks/genesys/x');
-    expect(genesysWebhookUrl('http://127.0.0.1:8080', 'x')).toBe('http://127.0.0.1:8080/webhooks/genesys/x');
+    expect(genesysWebhookUrl(base('https://bridge.example.com:443/'), 'x')).toBe('https://bridge.example.com/webhooks/genesys/x');
+    expect(genesysWebhookUrl(base('http://127.0.0.1:8080'), 'x')).toBe('http://127.0.0.1:8080/webhooks/genesys/x');
   });
 
   it('generates secrets Genesys accepts and nobody could guess', () => {

@@ -166,6 +166,10 @@ export class DmbridgeStack extends Stack {
       value: webhook(GENESYS_WEBHOOK_PATH),
       description: 'Genesys Cloud > Open Messaging integration > Outbound Notification Webhook URL, with {connectionId} replaced by the connection id',
     });
+    new CfnOutput(this, 'WebhookBaseUrl', {
+      value: api.apiEndpoint,
+      description: 'server.webhookBaseUrl in the configuration that dmbridge genesys setup and doctor read (docs/deploying.md, AWS)',
+    });
     new CfnOutput(this, 'MediaBaseUrl', { value: mediaUrl.url, description: 'Media links handed to Genesys start with this URL' });
     new CfnOutput(this, 'ConfigSecretArn', { value: config.secretArn, description: 'Put the dmbridge configuration file (YAML) in this secret' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn, description: 'Subscribe to this topic to receive the alarms' });

@@ -8,7 +8,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export function configProblems(
   config: {
-    server: { publicUrl?: string | undefined };
+    server: { publicUrl?: string | undefined; webhookBaseUrl?: string | undefined };
     dedupeRetentionDays: number;
     genesys: { downloadsBaseUrl: string };
     media: { allowedOrigins: readonly string[] };
@@ -22,11 +22,12 @@ export function configProblems(
   if (downloadsAllowHosts(downloads).length === 0 && !parseAllowedOrigins(config.media.allowedOrigins).origins.has(downloads)) {
     problems.push(`genesys.downloadsBaseUrl: ${downloads} is fetched only when media.allowedOrigins lists it exactly (add "${downloads}")`);
   }
-  const { publicUrl } = config.server;
   // The platforms and Genesys call webhooks over HTTPS only; plain HTTP is for a bridge reached on this machine.
-  if (publicUrl) {
-    const url = new URL(publicUrl);
-    if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) problems.push(`server.publicUrl: must be https:// (plain http only on loopback, not ${url.host})`);
+  for (const key of ['publicUrl', 'webhookBaseUrl'] as const) {
+    const value = config.server[key];
+    if (!value) continue;
+    const url = new URL(value);
+    if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) problems.push(`server.${key}: must be https:// (plain http only on loopback, not ${url.host})`);
   }
   const accounts = new Map<string, string>();
   const integrations = new Map<string, string>();

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { CHANNELS } from '../channels/index.js';
 import type { ChannelModule } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
+import type { WebhookBase } from '../core/doctor.js';
 import { genesysConfigSchema } from '../genesys/config.js';
 import { allowedOriginEntrySchema } from '../net/allowed-origins.js';
 import { dynamodbOptionsSchema } from '../store/dynamodb/options.js';
@@ -57,6 +58,11 @@ const server = z
     port: z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v), z.number().int().min(0).max(65535)).default(8080),
     /** The bridge's public HTTPS base URL; media links handed to Genesys start with it. */
     publicUrl: z.url().optional(),
+    /**
+     * Where the platforms and Genesys reach the webhook routes, when that is not `publicUrl` (on AWS: the API's
+     * URL, while `publicUrl` is the media function's). Read only by `genesys setup` and `doctor`.
+     */
+    webhookBaseUrl: z.url().optional(),
     /**
      * Key that signs media links. Several instances must share it; by default it is derived from secrets the
      * connections share already (their channel modules say which).
@@ -120,6 +126,12 @@ export const configSchema = configSchemaFor(CHANNELS);
 export type Config = z.output<typeof configSchema>;
 export type ConnectionConfig = Config['connections'][number];
 export type QueueConfig = Config['queue'];
+
+/** Where the webhook routes are reached: `server.webhookBaseUrl`, else `server.publicUrl`; undefined when neither is set. */
+export function webhookBaseOf(server: Config['server']): WebhookBase | undefined {
+  if (server.webhookBaseUrl) return { url: server.webhookBaseUrl, key: 'server.webhookBaseUrl' };
+  return server.publicUrl ? { url: server.publicUrl, key: 'server.publicUrl' } : undefined;
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

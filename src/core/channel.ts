@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { Clock } from './clock.js';
 import type { OutboundMessageCommand } from './commands.js';
 import type { Connection } from './connection.js';
-import type { DoctorCheck } from './doctor.js';
+import type { DoctorCheck, WebhookBase } from './doctor.js';
 import type { ConversationState } from './conversation.js';
 import type { GenesysReasonCode, PermanentError, RetryableError } from './errors.js';
 import type { CustomerProfile, InboundEcho, InboundMessage, MediaReference, ParseResult } from './events.js';
@@ -124,7 +124,7 @@ export interface ChannelDeps {
 }
 
 /** What `dmbridge doctor` gives a channel: checks of credentials transfer no media. */
-export type DoctorDeps = Omit<ChannelDeps, 'mediaFetch' | 'attachments'> & { publicUrl: string | undefined };
+export type DoctorDeps = Omit<ChannelDeps, 'mediaFetch' | 'attachments'> & { webhookBase: WebhookBase | undefined };
 
 /** When the reply windows end (epoch ms), for the routing attributes; `{}` when the customer never wrote. */
 export interface ReplyWindowEnds {
@@ -171,7 +171,7 @@ export interface ChannelModule<C extends Connection = Connection> {
   classifyError(status: number, bodyText: string, ctx: { connection: C; now: number }): RetryableError | PermanentError | undefined;
   /**
    * `dmbridge doctor`: online checks of the connection's credentials and subscriptions (token valid and when it
-   * expires, webhook pointing at `publicUrl`), each failure with its fix. Never changes anything.
+   * expires, webhook pointing at the webhook base URL), each failure with its fix. Never changes anything.
    */
   doctor?(connection: C, deps: DoctorDeps): Promise<DoctorCheck[]>;
   /** The local fake and the customer the sandbox plays; loaded only by the sandbox. */

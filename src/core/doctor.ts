@@ -9,6 +9,23 @@ export interface DoctorCheck {
   fix?: string;
 }
 
+/**
+ * Where the platforms and Genesys reach the bridge's webhook routes, and the configuration key that says so (for
+ * messages): `server.webhookBaseUrl`, else `server.publicUrl`. What `genesys setup` registers and doctor compares.
+ */
+export interface WebhookBase {
+  url: string;
+  key: 'server.webhookBaseUrl' | 'server.publicUrl';
+}
+
+/** What a check says when the configuration gives no webhook base. */
+export const NO_WEBHOOK_BASE = 'neither server.webhookBaseUrl nor server.publicUrl is set';
+
+/** `base`'s URL followed by a route path (a channel's webhook route). */
+export function webhookUrl(base: WebhookBase, path: string): string {
+  return `${base.url.replace(/\/+$/, '')}${path}`;
+}
+
 /** What a doctor check reads of a stored platform token: never the refresh token itself. */
 export interface TokenStatus {
   accessToken: string;

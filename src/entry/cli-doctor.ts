@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CHANNELS } from '../channels/index.js';
-import type { Config } from '../config/index.js';
+import { webhookBaseOf, type Config } from '../config/index.js';
 import type { DoctorCheck } from '../core/doctor.js';
 import { StoreCorruptError } from '../core/errors.js';
 import { GenesysTokenProvider } from '../genesys/auth.js';
@@ -33,9 +33,9 @@ export async function doctor(config: Config, opts: { json: boolean }): Promise<n
   }
   const tokens = new GenesysTokenProvider({ config: config.genesys, logger });
   const api = new GenesysPlatformApi({ config: config.genesys, tokens, logger });
-  checks.push(...(await checkGenesys(tokens, api, { genesys: config.genesys, publicUrl: config.server.publicUrl, connections: config.connections })));
+  checks.push(...(await checkGenesys(tokens, api, { genesys: config.genesys, webhookBase: webhookBaseOf(config.server), connections: config.connections })));
   if (store) {
-    const deps = { store, clock: Date.now, metrics: createMetrics(), logger, publicUrl: config.server.publicUrl };
+    const deps = { store, clock: Date.now, metrics: createMetrics(), logger, webhookBase: webhookBaseOf(config.server) };
     for (const connection of config.connections) {
       const channel = CHANNELS.find((c) => c.name === connection.channel);
       if (channel?.doctor) checks.push(...(await channel.doctor(connection, deps)));

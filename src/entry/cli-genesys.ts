@@ -4,7 +4,7 @@
  * reports it active, and prints exactly what to put in the configuration. The connection may have no `genesys`
  * binding yet.
  */
-import { loadConfig } from '../config/index.js';
+import { loadConfig, webhookBaseOf } from '../config/index.js';
 import { GenesysTokenProvider } from '../genesys/auth.js';
 import { GenesysPlatformApi } from '../genesys/platform-api.js';
 import { setUpGenesysIntegration } from '../genesys/setup.js';
@@ -34,7 +34,8 @@ export async function genesysSetup(opts: SetupOptions): Promise<number> {
   });
   const connection = config.connections.find((c) => c.id === opts.connection);
   if (!connection) throw new UsageError(`no connection "${opts.connection}" in the configuration (its connections: ${config.connections.map((c) => c.id).join(', ')})`);
-  if (!config.server.publicUrl) throw new UsageError('server.publicUrl must be set: the integration sends agent replies to it');
+  const webhookBase = webhookBaseOf(config.server);
+  if (!webhookBase) throw new UsageError('server.publicUrl (or server.webhookBaseUrl) must be set: the integration sends agent replies to it');
   if (opts.keepSecret && !bindingGiven) throw new UsageError('--keep-secret needs the connection to have a genesys.webhookSecret');
   const seconds = Number(opts.timeout);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError('--timeout takes a number of seconds');
@@ -44,7 +45,7 @@ export async function genesysSetup(opts: SetupOptions): Promise<number> {
   const api = new GenesysPlatformApi({ config: config.genesys, tokens, logger });
   const result = await setUpGenesysIntegration(api, {
     connectionId: connection.id,
-    publicUrl: config.server.publicUrl,
+    webhookBase,
     ...(bindingGiven ? { integrationId: connection.genesys.integrationId } : {}),
     ...(opts.name ? { name: opts.name } : {}),
     ...(opts.keepSecret ? { webhookSecret: connection.genesys.webhookSecret } : {}),

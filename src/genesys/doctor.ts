@@ -9,7 +9,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Models } from 'purecloud-platform-client-v2';
-import type { DoctorCheck } from '../core/doctor.js';
+import { NO_WEBHOOK_BASE, type DoctorCheck, type WebhookBase } from '../core/doctor.js';
 import { PermanentError } from '../core/errors.js';
 import type { GenesysTokenProvider } from './auth.js';
 import { GenesysApiRefusal, type GenesysPlatformApi } from './platform-api.js';
@@ -17,8 +17,8 @@ import { genesysWebhookUrl, integrationState } from './setup.js';
 
 export interface GenesysDoctorInput {
   genesys: { clientId: string; loginBaseUrl: string; apiBaseUrl: string };
-  /** `server.publicUrl`. */
-  publicUrl: string | undefined;
+  /** Where the bridge's webhook routes are reached (`server.webhookBaseUrl`, else `server.publicUrl`). */
+  webhookBase: WebhookBase | undefined;
   connections: ReadonlyArray<{ id: string; genesys: { integrationId: string; webhookSecret: string } }>;
 }
 
@@ -82,7 +82,7 @@ async function checkConnection(
   return [
     { name: exists, ok: true, detail: `"${integration.name}" (${integration.id})` },
     checkReadiness(id, integration),
-    checkWebhookUrl(id, integration, input.publicUrl, setup),
+    checkWebhookUrl(id, integration, input.webhookBase, setup),
     checkSecret(id, integration, connection.genesys.webhookSecret, setup),
   ];
 }
@@ -116,21 +116,21 @@ function checkReadiness(id: string, integration: Models.OpenIntegration): Doctor
   }
 }
 
-function checkWebhookUrl(id: string, integration: Models.OpenIntegration, publicUrl: string | undefined, setup: string): DoctorCheck {
+function checkWebhookUrl(id: string, integration: Models.OpenIntegration, webhookBase: WebhookBase | undefined, setup: string): DoctorCheck {
   const name = `${id}: Genesys sends agent replies to this bridge`;
-  if (!publicUrl) {
+  if (!webhookBase) {
     return {
       name,
       ok: false,
-      detail: `server.publicUrl is not set, so the webhook Genesys uses (${integration.outboundNotificationWebhookUrl}) cannot be checked`,
+      detail: `${NO_WEBHOOK_BASE}, so the webhook Genesys uses (${integration.outboundNotificationWebhookUrl}) cannot be checked`,
       fix: "Set server.publicUrl to the bridge's public HTTPS address.",
     };
   }
   let expected: string;
   try {
-    expected = genesysWebhookUrl(publicUrl, id);
+    expected = genesysWebhookUrl(webhookBase, id);
   } catch (err) {
-    return { name, ok: false, detail: (err as Error).message, fix: 'Set server.publicUrl to an https:// address on port 443 that reaches the bridge.' };
+    return { name, ok: false, detail: (err as Error).message, fix: `Set ${webhookBase.key} to an https:// address on port 443 that reaches the bridge.` };
   }
   if (integration.outboundNotificationWebhookUrl === expected) return { name, ok: true, detail: expected };
   return {

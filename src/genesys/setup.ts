@@ -14,14 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Models } from 'purecloud-platform-client-v2';
+import type { WebhookBase } from '../core/doctor.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import type { GenesysPlatformApi } from './platform-api.js';
 
 export interface GenesysSetupRequest {
   /** The connection's `id`: the bridge's route for its agent replies is `/webhooks/genesys/<id>`. */
   connectionId: string;
-  /** `server.publicUrl`. */
-  publicUrl: string;
+  /** Where the bridge's webhook routes are reached (`server.webhookBaseUrl`, else `server.publicUrl`). */
+  webhookBase: WebhookBase;
   /**
    * The connection's `genesys.integrationId`, when the configuration names one: that integration is updated, and
    * none is ever created beside it.
@@ -79,30 +80,31 @@ export function generateWebhookSecret(): string {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
- * Where Genesys must send the connection's agent replies: `server.publicUrl` + `/webhooks/genesys/<connection id>`.
- * Throws a PermanentError when Genesys could not use it: not HTTPS, or HTTPS on a port other than 443. Plain HTTP
- * is let through on loopback only, for the sandbox's fake Genesys.
+ * Where Genesys must send the connection's agent replies: the webhook base URL + `/webhooks/genesys/<connection id>`.
+ * Throws a PermanentError naming the key when Genesys could not use it: not HTTPS, or HTTPS on a port other than
+ * 443. Plain HTTP is let through on loopback only, for the sandbox's fake Genesys.
  */
-export function genesysWebhookUrl(publicUrl: string, connectionId: string): string {
+export function genesysWebhookUrl(base: WebhookBase, connectionId: string): string {
+  const said = `${base.key} (${base.url})`;
   let url: URL;
   try {
-    url = new URL(publicUrl);
+    url = new URL(base.url);
   } catch {
-    throw new PermanentError(`server.publicUrl (${publicUrl}) is not a URL`);
+    throw new PermanentError(`${said} is not a URL`);
   }
   if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
-    throw new PermanentError(`server.publicUrl (${publicUrl}) must be https: Genesys only sends agent replies over HTTPS on port 443`);
+    throw new PermanentError(`${said} must be https: Genesys only sends agent replies over HTTPS on port 443`);
   }
   if (url.protocol === 'https:' && url.port !== '') {
-    throw new PermanentError(`server.publicUrl (${publicUrl}) must not name a port: Genesys only sends agent replies to port 443`);
+    throw new PermanentError(`${said} must not name a port: Genesys only sends agent replies to port 443`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new PermanentError(`server.publicUrl (${publicUrl}) must be an https URL`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new PermanentError(`${said} must be an https URL`);
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/webhooks/genesys/${encodeURIComponent(connectionId)}`;
 }
 
 export async function setUpGenesysIntegration(api: GenesysPlatformApi, request: GenesysSetupRequest, clock: () => number = Date.now): Promise<GenesysSetupResult> {
   const progress = request.onProgress ?? (() => undefined);
-  const webhookUrl = genesysWebhookUrl(request.publicUrl, request.connectionId);
+  const webhookUrl = genesysWebhookUrl(request.webhookBase, request.connectionId);
   const webhookSecret = request.webhookSecret ?? generateWebhookSecret();
   if (webhookSecret.length < 16) throw new PermanentError('the webhook secret must be at least 16 characters (Genesys requires more than 15)');
 

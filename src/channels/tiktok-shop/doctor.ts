@@ -5,7 +5,7 @@
  * another store than the bridge's would leave the bridge with a dead one); it may cache the shop cipher it looks up.
  */
 import type { DoctorDeps } from '../../core/channel.js';
-import type { DoctorCheck } from '../../core/doctor.js';
+import { NO_WEBHOOK_BASE, webhookUrl, type DoctorCheck, type WebhookBase } from '../../core/doctor.js';
 import { TikTokShopClient } from './api-client.js';
 import { TikTokShopTokens, type AuthorizedShop } from './auth.js';
 import type { TikTokShopConnection } from './config.js';
@@ -59,7 +59,7 @@ export async function tiktokShopDoctor(
         },
     expiryCheck(status, deps.clock(), name('token expiry'), reauthorize),
   ];
-  if (shop) checks.push(await webhookCheck(connection, client, deps.publicUrl, opts.webhookPath, name('chat notifications reach the bridge')));
+  if (shop) checks.push(await webhookCheck(connection, client, deps.webhookBase, opts.webhookPath, name('chat notifications reach the bridge')));
   return checks;
 }
 
@@ -82,8 +82,8 @@ function expiryCheck(
  * A shop's own NEW_MESSAGE address wins over the app's Partner Center URL (tiktok-shop.md §4), which no API shows:
  * a shop address elsewhere is a failure; none at all leaves the app's URL, which the operator must check by hand.
  */
-async function webhookCheck(connection: TikTokShopConnection, client: TikTokShopClient, publicUrl: string | undefined, path: string, name: string): Promise<DoctorCheck> {
-  const expected = publicUrl === undefined ? undefined : `${publicUrl.replace(/\/+$/, '')}${path}`;
+async function webhookCheck(connection: TikTokShopConnection, client: TikTokShopClient, webhookBase: WebhookBase | undefined, path: string, name: string): Promise<DoctorCheck> {
+  const expected = webhookBase === undefined ? undefined : webhookUrl(webhookBase, path);
   let webhooks: Array<{ eventType: string; address: string }>;
   try {
     webhooks = await client.shopWebhooks();
@@ -92,7 +92,7 @@ async function webhookCheck(connection: TikTokShopConnection, client: TikTokShop
   }
   const address = webhooks.find((w) => w.eventType === CHAT_EVENT)?.address;
   if (expected === undefined) {
-    return { name, ok: false, detail: 'server.publicUrl is not set, so the bridge cannot tell its own webhook URL', fix: 'Set server.publicUrl to the HTTPS address TikTok Shop reaches the bridge at.' };
+    return { name, ok: false, detail: `${NO_WEBHOOK_BASE}, so the bridge cannot tell its own webhook URL`, fix: 'Set server.publicUrl to the HTTPS address TikTok Shop reaches the bridge at.' };
   }
   if (address === undefined) {
     return { name, ok: true, detail: `the shop has no address of its own, so the app's Partner Center URL applies (no API shows it): it must be ${expected}` };

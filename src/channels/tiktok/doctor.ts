@@ -5,7 +5,7 @@
  * store than the bridge's would leave the bridge with a dead one.
  */
 import type { DoctorDeps } from '../../core/channel.js';
-import type { DoctorCheck } from '../../core/doctor.js';
+import { NO_WEBHOOK_BASE, webhookUrl, type DoctorCheck, type WebhookBase } from '../../core/doctor.js';
 import { httpCall, type HttpCall } from '../../net/http.js';
 import { TikTokTokens } from './auth.js';
 import type { TikTokConnection } from './config.js';
@@ -19,7 +19,7 @@ const REFRESH_WARNING_MS = 14 * DAY_MS;
 const TOKEN_INVALID = 40105;
 
 interface DoctorOptions {
-  /** The route TikTok must post to, after `server.publicUrl`. */
+  /** The route TikTok must post to, after the webhook base URL. */
   webhookPath: string;
   http?: HttpCall;
 }
@@ -32,7 +32,7 @@ export async function tiktokDoctor(connection: TikTokConnection, deps: DoctorDep
   return [
     await tokenCheck(connection, status, deps.clock(), http, name('token is valid')),
     expiryCheck(connection, status, deps.clock(), name('token expiry')),
-    await webhookCheck(connection, deps.publicUrl, opts.webhookPath, http, name('webhook points at the bridge')),
+    await webhookCheck(connection, deps.webhookBase, opts.webhookPath, http, name('webhook points at the bridge')),
   ];
 }
 
@@ -98,11 +98,11 @@ function expiryCheck(
 }
 
 /** `GET /business/webhook/list/` with `app_id`, `secret`, `event_type` (§2): the app's one callback URL. */
-async function webhookCheck(connection: TikTokConnection, publicUrl: string | undefined, path: string, http: HttpCall, name: string): Promise<DoctorCheck> {
-  if (publicUrl === undefined) {
-    return { name, ok: false, detail: 'server.publicUrl is not set, so the bridge cannot tell its own webhook URL', fix: 'Set server.publicUrl to the HTTPS address TikTok reaches the bridge at.' };
+async function webhookCheck(connection: TikTokConnection, webhookBase: WebhookBase | undefined, path: string, http: HttpCall, name: string): Promise<DoctorCheck> {
+  if (webhookBase === undefined) {
+    return { name, ok: false, detail: `${NO_WEBHOOK_BASE}, so the bridge cannot tell its own webhook URL`, fix: 'Set server.publicUrl to the HTTPS address TikTok reaches the bridge at.' };
   }
-  const expected = `${publicUrl.replace(/\/+$/, '')}${path}`;
+  const expected = webhookUrl(webhookBase, path);
   const query = new URLSearchParams({ app_id: connection.appId, secret: connection.appSecret, event_type: 'DIRECT_MESSAGE' });
   // The secret travels in the query string (§2): this URL is never logged.
   const answer = await call(http, `${base(connection)}/business/webhook/list/?${query}`, { method: 'GET', headers: { accept: 'application/json' } });
