@@ -174,5 +174,8 @@ export class DmbridgeStack extends Stack {
     new CfnOutput(this, 'ConfigSecretArn', { value: config.secretArn, description: 'Put the dmbridge configuration file (YAML) in this secret' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn, description: 'Subscribe to this topic to receive the alarms' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl, description: 'Jobs dmbridge gave up on, with their errors' });
+    // What the configuration's ${DMBRIDGE_…} references are on AWS, for `dmbridge doctor` run from a machine.
+    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'DMBRIDGE_DYNAMODB_TABLE, for dmbridge doctor' });
+    new CfnOutput(this, 'QueueUrl', { value: queue.queueUrl, description: 'DMBRIDGE_SQS_QUEUE_URL, for dmbridge doctor' });
   }
 }

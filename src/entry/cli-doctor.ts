@@ -13,23 +13,27 @@ import { StoreCorruptError } from '../core/errors.js';
 import { GenesysTokenProvider } from '../genesys/auth.js';
 import { checkGenesys } from '../genesys/doctor.js';
 import { GenesysPlatformApi } from '../genesys/platform-api.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { openStore } from '../store/open.js';
-import type { Store } from '../core/store.js';
+import type { Locks, Maintenance, Records } from '../core/store.js';
 import { EXIT, maskUrl, print } from './cli-common.js';
 
 const PROBE = 'doctor-probe';
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function doctor(config: Config, opts: { json: boolean }): Promise<number> {
   const logger = createLogger('silent');
   const checks: DoctorCheck[] = [];
-  let store: Store | undefined;
+  let store: DoctorStore | undefined;
   try {
-    store = await openStore(config.store, { postgres: config.postgres });
+    store = await openDoctorStore(config, logger);
     checks.push(...(await storeChecks(store, config)));
   } catch (err) {
     checks.push(storeNotOpened(config, err));
+    // A store that cannot be read cannot give the channels' checks their stored tokens.
+    await store?.close().catch(() => undefined);
+    store = undefined;
   }
   const tokens = new GenesysTokenProvider({ config: config.genesys, logger });
   const api = new GenesysPlatformApi({ config: config.genesys, tokens, logger });
@@ -38,13 +42,38 @@ export async function doctor(config: Config, opts: { json: boolean }): Promise<n
     const deps = { store, clock: Date.now, metrics: createMetrics(), logger, webhookBase: webhookBaseOf(config.server) };
     for (const connection of config.connections) {
       const channel = CHANNELS.find((c) => c.name === connection.channel);
-      if (channel?.doctor) checks.push(...(await channel.doctor(connection, deps)));
+      if (!channel?.doctor) continue;
+      try {
+        checks.push(...(await channel.doctor(connection, deps)));
+      } catch (err) {
+        const fix = "Check that this machine reaches the store and the platform's API, then run doctor again.";
+        checks.push({ name: `${connection.id}: ${channel.labels.platform} checks ran`, ok: false, detail: (err as Error).message, fix });
+      }
     }
     await store.close();
   }
   if (opts.json) print(JSON.stringify(checks, null, 2));
   else for (const line of checklist(checks)) print(line);
   return checks.every((c) => c.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/** What the checks use of a store: the probe record, the integrity check, the channels' stored tokens. */
+type DoctorStore = Records & Locks & Maintenance;
+
+/**
+ * The configured store. `store: aws` (the DynamoDB table and the SQS queues the Lambda functions use) is opened only
+ * here outside Lambda, with the AWS SDK's usual credentials (environment, profile), loaded only for it.
+ */
+async function openDoctorStore(config: Config, logger: Logger): Promise<DoctorStore> {
+  if (config.store !== 'aws') return openStore(config.store, { postgres: config.postgres });
+  if (!config.dynamodb || !config.sqs) throw new Error('store: aws needs the dynamodb: and sqs: sections');
+  const { AwsStore } = await import('../store/sqs/open.js');
+  return new AwsStore({ dynamodb: config.dynamodb, sqs: config.sqs, dedupeRetentionMs: config.dedupeRetentionDays * DAY_MS, logger });
+}
+
+/** The store as the checks name it, without a password. */
+function storeName(config: Config): string {
+  return config.store === 'aws' && config.dynamodb ? `the DynamoDB table ${config.dynamodb.tableName}` : maskUrl(config.store);
 }
 
 /** Why the store could not be opened; a damaged file's error already says what to do. */
@@ -55,15 +84,15 @@ function storeNotOpened(config: Config, err: unknown): DoctorCheck {
   return {
     name: 'store: reachable',
     ok: false,
-    detail: `${maskUrl(config.store)} could not be opened: ${(err as Error).message}`,
+    detail: `${storeName(config)} could not be opened: ${(err as Error).message}`,
     fix: 'Check the store URL, that the database or directory exists and that this user may write to it.',
   };
 }
 
-async function storeChecks(store: Store, config: Config): Promise<DoctorCheck[]> {
+async function storeChecks(store: DoctorStore, config: Config): Promise<DoctorCheck[]> {
   const problems = await store.checkIntegrity();
   const integrity: DoctorCheck = problems.length === 0
-    ? { name: 'store: not corrupt', ok: true, detail: `${maskUrl(config.store)}: no problem found` }
+    ? { name: 'store: not corrupt', ok: true, detail: `${storeName(config)}: no problem found` }
     : {
         name: 'store: not corrupt',
         ok: false,

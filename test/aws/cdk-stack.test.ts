@@ -146,6 +146,8 @@ describe('the AWS CDK stack', () => {
     template.hasOutput('TikTokShopWebhookUrl', { Value: url('/webhooks/tiktok-shop'), Description: Match.stringLikeRegexp('^TikTok Shop: ') });
     expect(Object.keys(template.findOutputs('*')).filter((id) => id.endsWith('WebhookUrl'))).toHaveLength(CHANNELS.length + 1);
     template.hasOutput('GenesysWebhookUrl', { Value: url('/webhooks/genesys/{connectionId}'), Description: Match.stringLikeRegexp('Genesys') });
+    template.hasOutput('TableName', { Value: { Ref: Object.keys(template.findResources('AWS::DynamoDB::Table'))[0] } });
+    template.hasOutput('QueueUrl', {});
     template.hasOutput('WebhookBaseUrl', { Value: { 'Fn::GetAtt': [api, 'ApiEndpoint'] }, Description: Match.stringLikeRegexp('server.webhookBaseUrl') });
     template.hasOutput('ConfigSecretArn', {});
     template.hasOutput('AlarmTopicArn', {});
