@@ -85,7 +85,10 @@ function storeNotOpened(config: Config, err: unknown): DoctorCheck {
     name: 'store: reachable',
     ok: false,
     detail: `${storeName(config)} could not be opened: ${(err as Error).message}`,
-    fix: 'Check the store URL, that the database or directory exists and that this user may write to it.',
+    fix:
+      config.store === 'aws'
+        ? "Check dynamodb.tableName and the region against the stack's TableName output, and that your AWS credentials may read and write the table."
+        : 'Check the store URL, that the database or directory exists and that this user may write to it.',
   };
 }
 

@@ -78,5 +78,6 @@ describe('dmbridge doctor on store: aws', () => {
     const ran = await doctor(file);
     expect(ran.code).toBe(1);
     expect(ran.stdout).toMatch(new RegExp(`✗ store: .*${missing.tableName}`));
+    expect(ran.stdout).toContain("fix: Check dynamodb.tableName and the region against the stack's TableName output");
   });
 });
