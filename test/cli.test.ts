@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeGraph, type FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
-import { startFakeGenesys, type FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
+import type { FakeGraph } from '../src/channels/instagram/sandbox/fake-graph.js';
+import type { FakeGenesys } from '../src/sandbox/fake-genesys/index.js';
 import { openStore } from '../src/store/open.js';
+import { startDoctorFakes } from './doctor-fakes.js';
 import { TEST, rawTestConfig, tempDir } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'entry', 'cli.js');
@@ -41,20 +42,7 @@ let graph: FakeGraph;
 const PUBLIC = 'http://127.0.0.1:8443';
 
 beforeAll(async () => {
-  graph = await startFakeGraph({ accountId: TEST.accountId, accessToken: TEST.accessToken });
-  genesys = await startFakeGenesys({
-    clientId: TEST.genesysClientId,
-    clientSecret: TEST.genesysClientSecret,
-    integrationIds: [],
-    openIntegrations: [
-      {
-        id: TEST.integrationId,
-        name: 'dmbridge acme-instagram',
-        outboundNotificationWebhookUrl: `${PUBLIC}/webhooks/genesys/${TEST.connectionId}`,
-        outboundNotificationWebhookSignatureSecretToken: TEST.webhookSecret,
-      },
-    ],
-  });
+  ({ genesys, graph } = await startDoctorFakes(PUBLIC));
 });
 afterAll(async () => {
   await genesys?.close();

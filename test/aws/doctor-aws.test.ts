@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeGraph, type FakeGraph } from '../../src/channels/instagram/sandbox/fake-graph.js';
-import { startFakeGenesys, type FakeGenesys } from '../../src/sandbox/fake-genesys/index.js';
+import type { FakeGraph } from '../../src/channels/instagram/sandbox/fake-graph.js';
+import type { FakeGenesys } from '../../src/sandbox/fake-genesys/index.js';
+import { startDoctorFakes } from '../doctor-fakes.js';
 import { TEST, rawTestConfig, tempDir } from '../helpers.js';
 import { CREDENTIALS, REGION, createQueues, createTable, useLocalAws } from './local-aws.js';
 
@@ -23,20 +24,7 @@ let genesys: FakeGenesys;
 let graph: FakeGraph;
 
 beforeAll(async () => {
-  graph = await startFakeGraph({ accountId: TEST.accountId, accessToken: TEST.accessToken });
-  genesys = await startFakeGenesys({
-    clientId: TEST.genesysClientId,
-    clientSecret: TEST.genesysClientSecret,
-    integrationIds: [],
-    openIntegrations: [
-      {
-        id: TEST.integrationId,
-        name: 'dmbridge acme-instagram',
-        outboundNotificationWebhookUrl: `${API}/webhooks/genesys/${TEST.connectionId}`,
-        outboundNotificationWebhookSignatureSecretToken: TEST.webhookSecret,
-      },
-    ],
-  });
+  ({ genesys, graph } = await startDoctorFakes(API));
 });
 afterAll(async () => {
   await Promise.all([genesys?.close(), graph?.close()]);
