@@ -3,6 +3,7 @@
  * `dmbridge doctor` build them from the configuration.
  */
 import { createServer } from 'node:net';
+import { afterEach } from 'vitest';
 import { GenesysTokenProvider } from '../src/genesys/auth.js';
 import { GenesysPlatformApi } from '../src/genesys/platform-api.js';
 import type { Logger } from '../src/logger.js';
@@ -36,6 +37,19 @@ export async function startAdminFixture(
   const tokens = new GenesysTokenProvider({ config });
   const api = new GenesysPlatformApi({ config, tokens, ...(overrides.logger ? { logger: overrides.logger } : {}) });
   return { fake, tokens, api, config };
+}
+
+/** `startAdminFixture` for the tests of one file: every fixture it started is closed after each test. */
+export function useAdminFixtures(): typeof startAdminFixture {
+  const open: AdminFixture[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((f) => f.fake.close()));
+  });
+  return async (...args) => {
+    const f = await startAdminFixture(...args);
+    open.push(f);
+    return f;
+  };
 }
 
 /** A loopback port nothing listens on: calls to it are refused. */

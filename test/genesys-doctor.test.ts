@@ -2,11 +2,11 @@
  * The Genesys checks of `dmbridge doctor` against the fake Genesys: one outcome per way the set-up can be wrong,
  * each with a fix an operator can act on, and never a secret in what is printed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DoctorCheck } from '../src/core/doctor.js';
 import { checkGenesys, type GenesysDoctorInput } from '../src/genesys/doctor.js';
 import type { FakeOpenIntegrationSeed } from '../src/sandbox/fake-genesys/index.js';
-import { ADMIN, closedPort, startAdminFixture, type AdminFixture } from './genesys-admin-fixture.js';
+import { ADMIN, closedPort, useAdminFixtures, type AdminFixture } from './genesys-admin-fixture.js';
 
 const INTEGRATION = 'feed0000-1111-4222-8333-944455566677';
 const SECRET = 'configured-webhook-secret-0123';
@@ -18,15 +18,7 @@ const good: FakeOpenIntegrationSeed = {
   outboundNotificationWebhookSignatureSecretToken: SECRET,
 };
 
-const open: AdminFixture[] = [];
-async function fixture(...args: Parameters<typeof startAdminFixture>): Promise<AdminFixture> {
-  const f = await startAdminFixture(...args);
-  open.push(f);
-  return f;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((f) => f.fake.close()));
-});
+const fixture = useAdminFixtures();
 
 function doctor(f: AdminFixture, over: Partial<GenesysDoctorInput> = {}): Promise<DoctorCheck[]> {
   return checkGenesys(f.tokens, f.api, {

@@ -2,10 +2,10 @@
  * The Open Messaging integration admin calls, against the fake Genesys, which refuses what Genesys refuses:
  * no token (401), a role without the permission (403), a body the model does not allow (400).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { GenesysApiRefusal } from '../src/genesys/platform-api.js';
-import { ADMIN, closedPort, startAdminFixture, type AdminFixture } from './genesys-admin-fixture.js';
+import { ADMIN, closedPort, useAdminFixtures } from './genesys-admin-fixture.js';
 import { capturedLogger, rejectionOf } from './helpers.js';
 
 const SECRET = 'a-signature-secret-of-some-length';
@@ -15,15 +15,7 @@ const request = (name = 'Instagram – acme') => ({
   outboundNotificationWebhookSignatureSecretToken: SECRET,
 });
 
-const open: AdminFixture[] = [];
-async function fixture(...args: Parameters<typeof startAdminFixture>): Promise<AdminFixture> {
-  const f = await startAdminFixture(...args);
-  open.push(f);
-  return f;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((f) => f.fake.close()));
-});
+const fixture = useAdminFixtures();
 
 describe('Genesys Platform API: Open Messaging integrations', () => {
   it('creates an integration that Genesys reports Initiated, then reads it back Completed with the secret in clear', async () => {

@@ -3,11 +3,11 @@
  * told to put in the configuration, and every way Genesys can make it fail.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../src/core/errors.js';
 import { GenesysApiRefusal } from '../src/genesys/platform-api.js';
 import { generateWebhookSecret, genesysWebhookUrl, setUpGenesysIntegration, type GenesysSetupRequest } from '../src/genesys/setup.js';
-import { ADMIN, startAdminFixture, type AdminFixture } from './genesys-admin-fixture.js';
+import { ADMIN, useAdminFixtures, type AdminFixture } from './genesys-admin-fixture.js';
 import { rejectionOf } from './helpers.js';
 
 const WEBHOOK = `${ADMIN.publicUrl}/webhooks/genesys/${ADMIN.connectionId}`;
@@ -20,15 +20,7 @@ const seed = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-const open: AdminFixture[] = [];
-async function fixture(...args: Parameters<typeof startAdminFixture>): Promise<AdminFixture> {
-  const f = await startAdminFixture(...args);
-  open.push(f);
-  return f;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((f) => f.fake.close()));
-});
+const fixture = useAdminFixtures();
 
 function setup(f: AdminFixture, over: Partial<GenesysSetupRequest> = {}) {
   const lines: string[] = [];
