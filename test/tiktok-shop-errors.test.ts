@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError, PlatformRefusal, RetryableError } from '../src/core/errors.js';
-import { TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from '../src/channels/tiktok-shop/errors.js';
+import { TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError } from '../src/channels/tiktok-shop/errors.js';
+import { tiktokApiEnvelopeOf } from '../src/channels/tiktok-envelope.js';
 
 const SHOP = '7494049642642441621';
 const NOW = Date.UTC(2026, 2, 2, 14, 30);
@@ -91,8 +92,8 @@ describe('classifyTikTokShopError', () => {
   });
 
   it('reads an envelope with a null data and ignores ill-typed fields', () => {
-    expect(tiktokShopEnvelopeOf('{"code":0,"message":"ok","request_id":"r","data":null}')).toEqual({ code: 0, message: 'ok', request_id: 'r', data: null });
-    expect(tiktokShopEnvelopeOf('{"code":1.5,"message":3}')).toBeUndefined();
-    expect(tiktokShopEnvelopeOf('[1]')).toBeUndefined();
+    expect(tiktokApiEnvelopeOf('{"code":0,"message":"ok","request_id":"r","data":null}')).toEqual({ code: 0, message: 'ok', request_id: 'r', data: null });
+    expect(tiktokApiEnvelopeOf('{"code":1.5,"message":3}')).toBeUndefined();
+    expect(tiktokApiEnvelopeOf('[1]')).toBeUndefined();
   });
 });

@@ -16,16 +16,10 @@ import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpRequestInit, type HttpResult } from '../../net/http.js';
 import { TikTokShopCipher, type AuthorizedShop, type TikTokShopTokens } from './auth.js';
 import type { TikTokShopConnection } from './config.js';
-import {
-  TTS_ADMIN_CODES,
-  TikTokShopTokenError,
-  classifyTikTokShopError,
-  classifyTikTokShopFetchError,
-  tiktokShopCannotWrite,
-  tiktokShopEnvelopeOf,
-} from './errors.js';
+import { TTS_ADMIN_CODES, TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopCannotWrite } from './errors.js';
 import { signedTikTokShopUrl } from './sign.js';
 import type { TikTokShopSendBody } from './send.js';
+import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
 
 export type TikTokShopOperation = 'shops' | 'webhooks' | 'send' | 'upload' | 'read' | 'conversations' | 'create_conversation' | 'messages';
 
@@ -204,7 +198,7 @@ export class TikTokShopClient {
       const url = signedTikTokShopUrl(this.connection.apiBaseUrl, { appSecret: this.connection.appSecret, path, query, ...(opts.json !== undefined ? { body: opts.json } : {}) });
       const headers: Record<string, string> = { accept: 'application/json', 'x-tts-access-token': token, ...(contentType ? { 'content-type': contentType } : {}) };
       const { response, bodyText } = await this.call(operation, url, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const envelope = tiktokShopEnvelopeOf(bodyText);
+      const envelope = tiktokApiEnvelopeOf(bodyText);
       const error = classifyTikTokShopError(response.status, envelope ?? bodyText, {
         shopId: this.connection.shopId,
         now: this.clock(),
@@ -235,7 +229,7 @@ export class TikTokShopClient {
   private async call(operation: TikTokShopOperation, url: string, init: HttpRequestInit): Promise<HttpResult> {
     try {
       const result = await this.http(url, init, this.connection.timeoutMs);
-      const code = tiktokShopEnvelopeOf(result.bodyText)?.code;
+      const code = tiktokApiEnvelopeOf(result.bodyText)?.code;
       this.count(operation, code !== undefined && code !== 0 ? `code_${code}` : String(result.response.status));
       return result;
     } catch (err) {

@@ -23,8 +23,9 @@ import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpResult } from '../../net/http.js';
 import type { TikTokShopConnection } from './config.js';
-import { classifyTikTokShopFetchError, tiktokShopEnvelopeOf } from './errors.js';
+import { classifyTikTokShopFetchError } from './errors.js';
 import { tokenStatus, type TokenStatus } from '../../core/doctor.js';
+import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
 
 export const TTS_TOKEN_NAMESPACE = 'tiktok-shop-token';
 export const TTS_SHOP_NAMESPACE = 'tiktok-shop-shop';
@@ -174,7 +175,7 @@ export class TikTokShopTokens {
       throw error;
     }
     const { response, bodyText } = result;
-    const envelope = tiktokShopEnvelopeOf(bodyText);
+    const envelope = tiktokApiEnvelopeOf(bodyText);
     const code = envelope?.code;
     this.count(code !== undefined && code !== 0 ? `code_${code}` : String(response.status));
     const ref = `(TikTok Shop error ${code ?? `HTTP ${response.status}`}${envelope?.request_id ? `, request_id ${envelope.request_id}` : ''})`;

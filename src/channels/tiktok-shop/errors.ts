@@ -11,6 +11,7 @@
  */
 import { PermanentError, PlatformRefusal, RetryableError, type GenesysReasonCode } from '../../core/errors.js';
 import { formatUtcTime } from '../../core/window.js';
+import { envelopeMessage, supportReference, tiktokApiEnvelopeOf, type TikTokApiEnvelope } from '../tiktok-envelope.js';
 
 export interface TikTokShopErrorContext {
   shopId: string;
@@ -18,13 +19,6 @@ export interface TikTokShopErrorContext {
   now: number;
   /** When the bridge believes the conversation closed, for the 45109001 sentence. */
   windowClosedAt?: number;
-}
-
-export interface TikTokShopEnvelope {
-  code?: number;
-  message?: string;
-  request_id?: string;
-  data?: unknown;
 }
 
 /** Every call for this shop waits out its rate limit or daily quota, on every instance (design.md, guarantee 4). */
@@ -82,7 +76,7 @@ export function tiktokShopCannotWrite(opts: { closedAt?: number; now: number }):
   );
 }
 
-type Say = string | ((e: TikTokShopEnvelope, ctx: TikTokShopErrorContext) => string);
+type Say = string | ((e: TikTokApiEnvelope, ctx: TikTokShopErrorContext) => string);
 interface Rule {
   /** `throttle`: pause the shop briefly; `quota`: pause the shop until tomorrow; `transient`: back off. Absent: final. */
   retry?: 'throttle' | 'quota' | 'transient';
@@ -97,7 +91,7 @@ const RULES: Record<number, Rule> = {
   45109001: { refusal: true, reason: 'MessageExpired', say: closedConversation },
   45109003: { refusal: true, reason: 'MessageNotAllowed', say: TTS_NOT_ALLOWED },
   45101006: { refusal: true, reason: 'MessageNotAllowed', say: `TikTok Shop refused the message because it contains words its policies do not allow. Rephrase it and send it again; ${NOT_SENT}` },
-  45101001: { reason: 'InvalidMessageStructure', say: (e) => `TikTok Shop rejected the message as invalid ("${ttsMessage(e)}"). Change it and send it again; ${NOT_SENT}` },
+  45101001: { reason: 'InvalidMessageStructure', say: (e) => `TikTok Shop rejected the message as invalid ("${envelopeMessage(e)}"). Change it and send it again; ${NOT_SENT}` },
   45101002: { refusal: true, reason: 'InvalidMessageStructure', say: `TikTok Shop refused the return/refund card: the order does not meet the after-sale conditions; ${NOT_SENT}` },
   45111017: { refusal: true, reason: 'InvalidMessageStructure', say: `TikTok Shop refused the coupon card: only ongoing chat or regular Seller Center coupons can be sent; ${NOT_SENT}` },
   45101003: { reason: 'InvalidDestination', say: `TikTok Shop does not know this conversation any more. Wait for the buyer to write again; ${NOT_SENT}` },
@@ -138,11 +132,11 @@ const RULES: Record<number, Rule> = {
  * | another 4xx without an envelope               | PermanentError GeneralError (a wrong apiBaseUrl or path)        |
  */
 export function classifyTikTokShopError(httpStatus: number, body: unknown, ctx: TikTokShopErrorContext): RetryableError | PermanentError | undefined {
-  const envelope = tiktokShopEnvelopeOf(body);
+  const envelope = tiktokApiEnvelopeOf(body);
   const code = envelope?.code;
   const ok = httpStatus >= 200 && httpStatus < 300;
   if (code === 0 && ok) return undefined;
-  const ref = supportReference(httpStatus, envelope);
+  const ref = supportReference('TikTok Shop', httpStatus, envelope);
   const rule = code !== undefined ? RULES[code] : undefined;
   const pauseKey = tiktokShopPauseKey(ctx.shopId);
   if (rule?.retry === 'throttle' || (!rule && (httpStatus === 429 || httpStatus === 503))) {
@@ -157,7 +151,7 @@ export function classifyTikTokShopError(httpStatus: number, body: unknown, ctx: 
   if (rule) return new (rule.refusal ? PlatformRefusal : PermanentError)(`${say(rule.say, envelope ?? {}, ctx)} ${ref}`, { reason: rule.reason });
   if (httpStatus >= 500 || httpStatus === 408 || (code === 0 && !ok)) return new RetryableError(`${UNAVAILABLE} ${ref}`, { reason: 'ServerError' });
   if (code !== undefined || ok) {
-    const what = code !== undefined ? `TikTok Shop refused the request ("${ttsMessage(envelope ?? {})}")` : 'TikTok Shop gave an answer the bridge could not read';
+    const what = code !== undefined ? `TikTok Shop refused the request ("${envelopeMessage(envelope ?? {})}")` : 'TikTok Shop gave an answer the bridge could not read';
     return new RetryableError(`${what}; the bridge retried but it kept failing, so ${NOT_SENT} If it keeps happening, give support this reference. ${ref}`, { reason: 'GeneralError' });
   }
   return new PermanentError(`TikTok Shop answered HTTP ${httpStatus} without a TikTok Shop error; ${NOT_SENT} An administrator should check the connection's apiBaseUrl. ${ref}`, {
@@ -177,7 +171,7 @@ export function classifyTikTokShopFetchError(err: unknown, timeoutMs: number): {
 }
 
 /** 45109001 is authoritative (reference §5 Window): never retried, it says when the bridge thinks it closed. */
-function closedConversation(_e: TikTokShopEnvelope, ctx: TikTokShopErrorContext): string {
+function closedConversation(_e: TikTokApiEnvelope, ctx: TikTokShopErrorContext): string {
   const when = ctx.windowClosedAt !== undefined && ctx.windowClosedAt <= ctx.now ? ` (by the bridge's count at ${formatUtcTime(ctx.windowClosedAt, ctx.now)})` : '';
   return (
     'TikTok Shop closed this conversation: it closes 6 hours after a reply the buyer does not answer, and 7 days after ' +
@@ -190,41 +184,7 @@ function nextUtcMidnight(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
 }
 
-function say(sentence: Say, e: TikTokShopEnvelope, ctx: TikTokShopErrorContext): string {
+function say(sentence: Say, e: TikTokApiEnvelope, ctx: TikTokShopErrorContext): string {
   return typeof sentence === 'string' ? sentence : sentence(e, ctx);
 }
 
-/** `(TikTok Shop error 45101001, request_id 2026…)`, or `(HTTP 503)` when there was no envelope. */
-function supportReference(httpStatus: number, e: TikTokShopEnvelope | undefined): string {
-  const id = e?.request_id ? `, request_id ${e.request_id}` : '';
-  if (e?.code === undefined || (e.code === 0 && httpStatus >= 300)) return `(HTTP ${httpStatus}${id})`;
-  return `(TikTok Shop error ${e.code}${id})`;
-}
-
-const MAX_MESSAGE_CHARS = 300;
-
-function ttsMessage(e: TikTokShopEnvelope): string {
-  const message = e.message?.trim() || 'no message';
-  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message;
-}
-
-/** The envelope of an answer (parsed JSON or its text); undefined when it is not one. `data` may be null. */
-export function tiktokShopEnvelopeOf(body: unknown): TikTokShopEnvelope | undefined {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const raw = parsed as Record<string, unknown>;
-  const out: TikTokShopEnvelope = {};
-  if (Number.isInteger(raw.code)) out.code = raw.code as number;
-  else if (typeof raw.code === 'string' && /^\d{1,12}$/.test(raw.code)) out.code = Number(raw.code);
-  if (typeof raw.message === 'string') out.message = raw.message;
-  if (typeof raw.request_id === 'string') out.request_id = raw.request_id;
-  if (raw.data !== undefined) out.data = raw.data;
-  return out.code === undefined && out.request_id === undefined ? undefined : out;
-}

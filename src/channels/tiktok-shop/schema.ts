@@ -70,6 +70,5 @@ export const authorizationNoticeSchema = z.looseObject({
   expiration_time: lenient(epochSeconds),
 });
 
-export type TikTokShopEnvelope = z.output<typeof envelopeSchema>;
 export type TikTokShopNewMessage = z.output<typeof newMessageSchema>;
 export type TikTokShopContent = z.output<typeof messageContentSchema>;

@@ -5,6 +5,7 @@
  * (key fact 6). A 40105 makes the client renew the token once (TikTokTokens) and retry once; a second 40105 is
  * final. Every failure is thrown as RetryableError or PermanentError (./errors.ts). Never logs tokens or text.
  */
+import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
 import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
 import { MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
@@ -15,7 +16,7 @@ import { httpCall, type HttpCall, type HttpRequestInit, type HttpResult } from '
 import { MediaFetchError } from '../../net/media-fetch.js';
 import type { TikTokTokens } from './auth.js';
 import type { TikTokMediaReference } from './media.js';
-import { classifyTikTokError, classifyTikTokFetchError, isTikTokTokenError, tiktokEnvelopeOf } from './errors.js';
+import { classifyTikTokError, classifyTikTokFetchError, isTikTokTokenError } from './errors.js';
 import { TIKTOK_IMAGE_MAX_BYTES, TIKTOK_IMAGE_MIMES, type TikTokSendBody } from './send.js';
 
 export interface TikTokClientOptions {
@@ -188,7 +189,7 @@ export class TikTokClient {
     for (let attempt = 0; ; attempt++) {
       const { headers, body } = await init();
       const { response, bodyText } = await this.call(operation, url, { method: 'POST', headers: { accept: 'application/json', ...headers, 'access-token': token }, body });
-      const envelope = tiktokEnvelopeOf(bodyText);
+      const envelope = tiktokApiEnvelopeOf(bodyText);
       const error = classifyTikTokError(response.status, envelope ?? bodyText, {
         businessId: this.connection.businessId,
         now: this.clock(),
@@ -257,7 +258,7 @@ async function multipart(form: FormData): Promise<ApiBody> {
 
 /** The HTTP status, or `code_<n>` for a TikTok error inside an HTTP 200 (otherwise every error would count as 200). */
 function statusLabel(status: number, bodyText: string): string {
-  const code = tiktokEnvelopeOf(bodyText)?.code;
+  const code = tiktokApiEnvelopeOf(bodyText)?.code;
   return code !== undefined && code !== 0 ? `code_${code}` : String(status);
 }
 

@@ -14,13 +14,14 @@
  * `onReauthorizationRequired`, and every later call fails fast with an actionable PermanentError. Never logs tokens.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
 import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { httpCall, type HttpCall, type HttpResponse } from '../../net/http.js';
 import type { Locks, Records } from '../../core/store.js';
-import { classifyTikTokFetchError, tiktokEnvelopeOf } from './errors.js';
+import { classifyTikTokFetchError } from './errors.js';
 import { tokenStatus, type TokenStatus } from '../../core/doctor.js';
 
 export const TIKTOK_TOKEN_NAMESPACE = 'tiktok-token';
@@ -203,7 +204,7 @@ export class TikTokTokens {
       this.logger.warn({ connectionId: this.connectionId, status: statusLabel }, 'tiktok.token_refresh_failed');
       throw error;
     }
-    const envelope = tiktokEnvelopeOf(bodyText);
+    const envelope = tiktokApiEnvelopeOf(bodyText);
     this.count(envelope?.code !== undefined && envelope.code !== 0 ? `code_${envelope.code}` : String(response.status));
     const ref = `(TikTok error ${envelope?.code ?? `HTTP ${response.status}`}${envelope?.request_id ? `, request_id ${envelope.request_id}` : ''})`;
     const transient = response.status >= 500 || response.status === 408 || response.status === 429 || envelope?.code === 51065 || envelope?.code === 40100;

@@ -7,9 +7,10 @@
 import type { DoctorDeps } from '../../core/channel.js';
 import { NO_WEBHOOK_BASE, webhookUrl, type DoctorCheck, type WebhookBase } from '../../core/doctor.js';
 import { httpCall, type HttpCall } from '../../net/http.js';
+import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
 import { TikTokTokens } from './auth.js';
 import type { TikTokConnection } from './config.js';
-import { tiktokEnvelopeOf } from './errors.js';
+
 
 const DAY_MS = 24 * 60 * 60_000;
 const TIMEOUT_MS = 10_000;
@@ -125,7 +126,7 @@ type Answer = { code: number; message: string; data: Record<string, unknown> } |
 async function call(http: HttpCall, url: string, init: Parameters<HttpCall>[1]): Promise<Answer> {
   try {
     const { response, bodyText } = await http(url, init, TIMEOUT_MS);
-    const envelope = tiktokEnvelopeOf(bodyText);
+    const envelope = tiktokApiEnvelopeOf(bodyText);
     if (envelope?.code === undefined) return { failed: `TikTok answered HTTP ${response.status} without its envelope` };
     const data = typeof envelope.data === 'object' && envelope.data !== null ? (envelope.data as Record<string, unknown>) : {};
     return { code: envelope.code, message: envelope.message ?? '', data };

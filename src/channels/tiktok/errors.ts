@@ -8,6 +8,7 @@
  */
 import { PermanentError, RetryableError, type GenesysReasonCode } from '../../core/errors.js';
 import { formatUtcTime } from '../../core/window.js';
+import { envelopeMessage, supportReference, tiktokApiEnvelopeOf, type TikTokApiEnvelope } from '../tiktok-envelope.js';
 
 export interface TikTokErrorContext {
   businessId: string;
@@ -15,14 +16,6 @@ export interface TikTokErrorContext {
   now: number;
   /** When the bridge believes the 48-hour window closed, for the 40064 sentence. */
   windowClosedAt?: number;
-}
-
-/** The envelope every Business API answer carries, with only well-typed fields kept. */
-export interface TikTokEnvelope {
-  code?: number;
-  message?: string;
-  request_id?: string;
-  data?: unknown;
 }
 
 /** Every job sending as this TikTok business waits out its rate limit (design.md, guarantee 4). */
@@ -54,7 +47,7 @@ const RATE_LIMITED =
   'waited and retried but could not deliver in time. Send the message again later.';
 const UNAVAILABLE = 'TikTok had a temporary problem; the bridge retried but could not deliver in time. Send the message again in a few minutes.';
 
-type Say = string | ((e: TikTokEnvelope, ctx: TikTokErrorContext) => string);
+type Say = string | ((e: TikTokApiEnvelope, ctx: TikTokErrorContext) => string);
 interface Rule {
   /** `rate_limit`: pause the account, then retry; `transient`: retry with backoff. Absent: never retry. */
   retry?: 'rate_limit' | 'transient';
@@ -65,7 +58,7 @@ interface Rule {
 /** tiktok-messaging.md §7, one row per code. The Genesys reasons are a dmbridge choice. */
 const RULES: Record<number, Rule> = {
   40001: { reason: 'GeneralError', say: `The bridge's TikTok app has no permission for this (a missing scope or the Business Messaging product is not approved). An administrator must check the app and re-authorize the account; ${NOT_SENT}` },
-  40002: { reason: 'InvalidMessageStructure', say: (e) => `TikTok rejected the message as invalid ("${tiktokMessage(e)}"). Change it and send it again; ${NOT_SENT}` },
+  40002: { reason: 'InvalidMessageStructure', say: (e) => `TikTok rejected the message as invalid ("${envelopeMessage(e)}"). Change it and send it again; ${NOT_SENT}` },
   40007: { reason: 'InvalidDestination', say: `TikTok says this conversation no longer exists. Wait for the customer to write again; ${NOT_SENT}` },
   40064: { reason: 'MessageExpired', say: dmRules },
   40100: { retry: 'rate_limit', reason: 'RateLimited', say: RATE_LIMITED },
@@ -90,11 +83,11 @@ export function classifyTikTokError(
   body: unknown,
   ctx: TikTokErrorContext,
 ): RetryableError | PermanentError | undefined {
-  const envelope = tiktokEnvelopeOf(body);
+  const envelope = tiktokApiEnvelopeOf(body);
   const code = envelope?.code;
   const ok = httpStatus >= 200 && httpStatus < 300;
   if (code === 0 && ok) return undefined;
-  const ref = supportReference(httpStatus, envelope);
+  const ref = supportReference('TikTok', httpStatus, envelope);
   const rule = code !== undefined ? RULES[code] : undefined;
   if (rule?.retry === 'rate_limit' || (httpStatus === 429 && !rule)) {
     return new RetryableError(`${RATE_LIMITED} ${ref}`, {
@@ -108,7 +101,7 @@ export function classifyTikTokError(
   if (rule) return new PermanentError(`${say(rule.say, envelope ?? {}, ctx)} ${ref}`, { reason: rule.reason });
   if (httpStatus >= 500 || httpStatus === 408 || (code === 0 && !ok)) return new RetryableError(`${UNAVAILABLE} ${ref}`, { reason: 'ServerError' });
   if (code !== undefined || ok) {
-    const what = code !== undefined ? `TikTok refused the message ("${tiktokMessage(envelope ?? {})}")` : 'TikTok gave an answer the bridge could not read';
+    const what = code !== undefined ? `TikTok refused the message ("${envelopeMessage(envelope ?? {})}")` : 'TikTok gave an answer the bridge could not read';
     return new RetryableError(`${what}; the bridge retried but it kept failing, so ${NOT_SENT} If it keeps happening, give support this reference. ${ref}`, {
       reason: 'GeneralError',
     });
@@ -133,7 +126,7 @@ export function classifyTikTokFetchError(err: unknown, timeoutMs: number): { err
 }
 
 /** 40064: never retried automatically — TikTok's DM rules blocked it, and a retry only digs deeper (key fact 13). */
-function dmRules(_e: TikTokEnvelope, ctx: TikTokErrorContext): string {
+function dmRules(_e: TikTokApiEnvelope, ctx: TikTokErrorContext): string {
   const when = ctx.windowClosedAt !== undefined && ctx.windowClosedAt <= ctx.now ? ` This conversation's 48-hour window closed at ${formatUtcTime(ctx.windowClosedAt, ctx.now)}.` : '';
   return (
     'TikTok refused the message under its direct-message rules: a business may send at most 10 messages in the 48 hours ' +
@@ -142,41 +135,7 @@ function dmRules(_e: TikTokEnvelope, ctx: TikTokErrorContext): string {
   );
 }
 
-function say(sentence: Say, e: TikTokEnvelope, ctx: TikTokErrorContext): string {
+function say(sentence: Say, e: TikTokApiEnvelope, ctx: TikTokErrorContext): string {
   return typeof sentence === 'string' ? sentence : sentence(e, ctx);
 }
 
-/** `(TikTok error 40002, request_id 2026…)`, or `(HTTP 503)` when TikTok sent no envelope. */
-function supportReference(httpStatus: number, e: TikTokEnvelope | undefined): string {
-  const id = e?.request_id ? `, request_id ${e.request_id}` : '';
-  if (e?.code === undefined || (e.code === 0 && httpStatus >= 300)) return `(HTTP ${httpStatus}${id})`;
-  return `(TikTok error ${e.code}${id})`;
-}
-
-const MAX_MESSAGE_CHARS = 300;
-
-function tiktokMessage(e: TikTokEnvelope): string {
-  const message = e.message?.trim() || 'no message';
-  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message;
-}
-
-/** The envelope of an answer (parsed JSON or its text); undefined when it is not one. */
-export function tiktokEnvelopeOf(body: unknown): TikTokEnvelope | undefined {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const raw = parsed as Record<string, unknown>;
-  const out: TikTokEnvelope = {};
-  if (Number.isInteger(raw.code)) out.code = raw.code as number;
-  else if (typeof raw.code === 'string' && /^\d+$/.test(raw.code)) out.code = Number(raw.code);
-  if (typeof raw.message === 'string') out.message = raw.message;
-  if (typeof raw.request_id === 'string') out.request_id = raw.request_id;
-  if (raw.data !== undefined) out.data = raw.data;
-  return out.code === undefined && out.request_id === undefined ? undefined : out;
-}

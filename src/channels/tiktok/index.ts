@@ -4,10 +4,11 @@
  */
 import type { ChannelModule, SignatureVerdict } from '../../core/channel.js';
 import type { ParseResult } from '../../core/events.js';
+import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
 import { TikTokClient } from './api-client.js';
 import { TikTokTokens } from './auth.js';
 import { tiktokConnectionSchema, type TikTokConnection } from './config.js';
-import { classifyTikTokError, tiktokEnvelopeOf } from './errors.js';
+import { classifyTikTokError } from './errors.js';
 import { tiktokMediaSource } from './media.js';
 import { parseTikTokWebhook } from './parse.js';
 import { COMMENT_LABEL, MENTION_LABEL } from './parse-social.js';
@@ -101,7 +102,7 @@ export const TikTokModule: ChannelModule<TikTokConnection> = {
   readsAreWatermarks: true,
   mediaKeyMaterial: (connection) => [connection.appSecret],
   classifyError: (status, bodyText, { connection, now }) =>
-    classifyTikTokError(status, tiktokEnvelopeOf(bodyText) ?? bodyText, { businessId: connection.businessId, now }),
+    classifyTikTokError(status, tiktokApiEnvelopeOf(bodyText) ?? bodyText, { businessId: connection.businessId, now }),
   // Only `dmbridge doctor` loads it.
   doctor: (connection, deps) => import('./doctor.js').then((m) => m.tiktokDoctor(connection, deps, { webhookPath: WEBHOOK_PATH })),
   sandbox: () => import('./sandbox/index.js').then((m) => m.tiktokSandbox),
