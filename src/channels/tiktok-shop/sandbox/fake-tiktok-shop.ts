@@ -8,6 +8,7 @@
  * `url` is both the connection's `apiBaseUrl` and its `authBaseUrl`.
  */
 import { Hono } from 'hono';
+import type { SandboxWebhook } from '../../../core/channel.js';
 import { listenOnLoopback } from '../../../net/loopback.js';
 import { signTikTokShopWebhook } from '../verify.js';
 import { FakeShopGate, type FakeEndpoint, type FakeTikTokShopCall } from './fake-shop-gate.js';
@@ -45,17 +46,6 @@ export interface FakeTikTokShopOptions {
   clock?: () => number;
 }
 
-/** A webhook the fake posted to the bridge, as sent. */
-export interface FakeTikTokShopWebhook {
-  /** Epoch ms, real time. */
-  at: number;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  status: number;
-  answer: string;
-}
-
 /** What the buyer sends: a type and its content; an image's or video's bytes are served from the fake's media host. */
 export interface FakeBuyerMessage {
   type: string;
@@ -69,7 +59,7 @@ export interface FakePosted {
   body: string;
   messageId: string;
   mediaId?: string;
-  webhook?: FakeTikTokShopWebhook;
+  webhook?: SandboxWebhook;
 }
 
 export interface FakeTikTokShop extends FakeShopRecords {
@@ -80,7 +70,7 @@ export interface FakeTikTokShop extends FakeShopRecords {
   /** Every API call with its time, body and answer. */
   calls: FakeTikTokShopCall[];
   /** The echoes of accepted sends posted to the bridge. */
-  echoes: FakeTikTokShopWebhook[];
+  echoes: SandboxWebhook[];
   /** The next `n` calls to `on` (default `send`) answer `code` (HTTP 200 unless `httpStatus`). */
   failNext(n: number, code: number, opts?: { on?: FakeEndpoint; httpStatus?: number; message?: string }): void;
   /** Every access token issued so far stops working, as if it expired. */
@@ -106,7 +96,7 @@ export interface FakeTikTokShop extends FakeShopRecords {
    */
   shopSends(conversationId: string, message: FakeBuyerMessage, role: 'CUSTOMER_SERVICE' | 'SHOP' | 'ROBOT' | 'SYSTEM'): Promise<FakePosted>;
   /** Signs and posts any notification to the bridge. */
-  postWebhook(envelope: Record<string, unknown>): Promise<{ status: number; body: string; webhook: FakeTikTokShopWebhook }>;
+  postWebhook(envelope: Record<string, unknown>): Promise<{ status: number; body: string; webhook: SandboxWebhook }>;
   close(): Promise<void>;
 }
 
@@ -117,7 +107,7 @@ export async function startFakeTikTokShop(opts: FakeTikTokShopOptions): Promise<
   const tokens = new FakeTokens({ ...opts, region }, now);
   const gate = new FakeShopGate(opts, tokens, now);
   const records: FakeShopRecords = { sends: [], uploads: [], uploadedBytes: new Map(), reads: [], creates: [] };
-  const echoes: FakeTikTokShopWebhook[] = [];
+  const echoes: SandboxWebhook[] = [];
   const webhooks = new Map(Object.entries(opts.shopWebhooks ?? {}));
 
   async function postWebhook(envelope: Record<string, unknown>) {

@@ -3,8 +3,8 @@
  * connection pointing at it, and a buyer — Jane, with an order — played through signed webhooks. The secrets are
  * well known: everything listens on 127.0.0.1.
  */
-import type { SandboxCall, SandboxDelivery, SandboxFake, SandboxMessage, SandboxScene } from '../../../core/channel.js';
-import { startFakeTikTokShop, type FakeTikTokShop, type FakeTikTokShopCall, type FakeTikTokShopWebhook } from './fake-tiktok-shop.js';
+import type { SandboxCall, SandboxDelivery, SandboxFake, SandboxMessage, SandboxScene, SandboxWebhook } from '../../../core/channel.js';
+import { startFakeTikTokShop, type FakeTikTokShop, type FakeTikTokShopCall } from './fake-tiktok-shop.js';
 
 export const SANDBOX_SHOP = {
   shopId: '7494049642642441621',
@@ -96,7 +96,7 @@ export const actions = {
   },
 };
 
-function delivery(sent: { status: number; body: string; messageId: string; webhook?: FakeTikTokShopWebhook }, label: string): SandboxDelivery {
+function delivery(sent: { status: number; body: string; messageId: string; webhook?: SandboxWebhook }, label: string): SandboxDelivery {
   return { status: sent.status, body: sent.body, label, webhooks: sent.webhook ? [sent.webhook] : [], matches: (m) => messageIdOf(m) === sent.messageId };
 }
 
@@ -114,7 +114,7 @@ function apiCall(call: FakeTikTokShopCall): SandboxCall {
   return { at: call.at, direction: 'to-platform', request: call.request, ...(call.body !== undefined ? { body: call.body } : {}), answer: `code ${call.code}`, ...(delivered ? { delivered } : {}) };
 }
 
-function echoCall(webhook: FakeTikTokShopWebhook): SandboxCall {
+function echoCall(webhook: SandboxWebhook): SandboxCall {
   return { at: webhook.at, direction: 'to-bridge', request: `POST ${webhook.path} (echo)`, body: JSON.parse(webhook.body), answer: `${webhook.status} ${webhook.answer}` };
 }
 
