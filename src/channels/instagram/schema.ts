@@ -4,6 +4,7 @@
  * `messaging[]`, `attachments[]`) hold `unknown` items so that one malformed item is skipped on its own.
  */
 import { z } from 'zod';
+import { lenient } from '../schema-parts.js';
 
 /**
  * Meta ids are JSON strings. A number is accepted only while it is an exact integer: ids above 2^53
@@ -15,14 +16,6 @@ export const graphId = z.union([z.string().min(1), z.int().nonnegative()]).trans
 export const epochMs = z
   .union([z.number(), z.string().regex(/^\d{1,16}$/).transform(Number)])
   .pipe(z.int().positive());
-
-/**
- * A field we only describe things with (titles, URLs, referral ids): missing, null or mistyped reads as absent
- * and never fails the item. Fields that decide what an item *is* (mid, type, the is_* flags) stay strict.
- */
-function lenient<T extends z.ZodType>(schema: T) {
-  return schema.optional().catch(undefined);
-}
 
 export const webhookSchema = z.looseObject({
   object: z.string(),

@@ -5,21 +5,13 @@
  * mistyped reads as absent).
  */
 import { z } from 'zod';
+import { epochSeconds, lenient } from '../schema-parts.js';
 
 /**
  * TikTok Shop ids are 18-19-digit strings (key fact 22). A number is accepted only while it is a safe integer: a
  * bigger one was already rounded by `JSON.parse`, so it is refused rather than trusted.
  */
 export const ttsId = z.union([z.string().min(1).max(64), z.int().nonnegative().max(Number.MAX_SAFE_INTEGER)]).transform(String);
-
-/** Unix seconds (`timestamp`, `create_time`); digit strings accepted. Bounded so that × 1000 stays safe. */
-export const epochSeconds = z
-  .union([z.number(), z.string().regex(/^\d{1,12}$/).transform(Number)])
-  .pipe(z.int().positive().max(1e12));
-
-function lenient<T extends z.ZodType>(schema: T) {
-  return schema.optional().catch(undefined);
-}
 
 /** `{type, tts_notification_id, shop_id, timestamp, data}` (key fact 14). `type` is a number; digit strings pass. */
 export const envelopeSchema = z.looseObject({

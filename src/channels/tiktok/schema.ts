@@ -5,6 +5,7 @@
  * decide who sent what to whom (ids, the parties) stay strict.
  */
 import { z } from 'zod';
+import { epochSeconds, lenient } from '../schema-parts.js';
 
 /**
  * TikTok ids. DM ids are strings (base64-like, may contain `+` `/` `=`); `comment.update` ids are bare numbers
@@ -17,15 +18,6 @@ export const tiktokId = z.union([z.string().min(1), z.int().nonnegative()]).tran
 export const epochMs = z
   .union([z.number(), z.string().regex(/^\d{1,16}$/).transform(Number)])
   .pipe(z.int().positive());
-
-/** Epoch seconds (envelope `create_time`). Bounded so that ×1000 stays a safe integer. */
-export const epochSeconds = z
-  .union([z.number(), z.string().regex(/^\d{1,12}$/).transform(Number)])
-  .pipe(z.int().positive().max(1e12));
-
-function lenient<T extends z.ZodType>(schema: T) {
-  return schema.optional().catch(undefined);
-}
 
 /**
  * The envelope, the same for every event (key fact 16). `content` is a JSON **string**, parsed a second time
