@@ -87,6 +87,16 @@ describe('dmbridge config check', () => {
     expect(ran.stdout).toContain(`outbound notification webhook: ${PUBLIC}/webhooks/genesys/${TEST.connectionId}`);
   });
 
+  it('prints them at server.webhookBaseUrl when it is set (on AWS the API, not the media function)', async () => {
+    const api = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
+    const raw = rawTestConfig({ genesysUrl: genesys.url, graphUrl: graph.url, store: `sqlite:${dir.path}/check-aws.db` });
+    const file = join(dir.path, 'check-aws.json');
+    writeFileSync(file, JSON.stringify({ ...raw, server: { ...raw.server, publicUrl: 'https://media123.lambda-url.eu-west-1.on.aws/', webhookBaseUrl: api } }));
+    const ran = await dmbridge(['config', 'check', '--config', file]);
+    expect(ran.stdout).toContain(`Instagram: ${api}/webhooks/instagram`);
+    expect(ran.stdout).toContain(`outbound notification webhook: ${api}/webhooks/genesys/${TEST.connectionId}`);
+  });
+
   it("masks the PostgreSQL password of the store URL", async () => {
     const ran = await dmbridge(['config', 'check', '--config', configFile({ store: 'postgres://bridge:s3cret-pass@db.internal:5432/dmbridge' })]);
     expect(ran.code).toBe(0);

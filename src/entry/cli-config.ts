@@ -1,7 +1,8 @@
 /** `dmbridge config check`: validates a configuration and prints what it sets up, never a secret. */
 import { CHANNELS } from '../channels/index.js';
-import type { Config } from '../config/index.js';
+import { webhookBaseOf, type Config } from '../config/index.js';
 import type { ChannelModule } from '../core/channel.js';
+import { NO_WEBHOOK_BASE, webhookUrl } from '../core/doctor.js';
 import { maskUrl } from './cli-common.js';
 
 export function describeConfig(file: string, config: Config, channels: readonly ChannelModule[] = CHANNELS): string[] {
@@ -18,14 +19,16 @@ export function describeConfig(file: string, config: Config, channels: readonly 
   return lines;
 }
 
-/** Where each platform and each Genesys integration must send its webhooks. */
-export function webhookUrls(config: Config, channels: readonly ChannelModule[] = CHANNELS): string[] {
-  const base = config.server.publicUrl?.replace(/\/+$/, '');
-  if (!base) return ['Webhook URLs: set server.publicUrl (the bridge\'s public https URL) to have them printed here.'];
+/** Where each platform and each Genesys integration must send its webhooks (the base `genesys setup` registers). */
+function webhookUrls(config: Config, channels: readonly ChannelModule[]): string[] {
+  const base = webhookBaseOf(config.server);
+  if (!base) return [`Webhook URLs: ${NO_WEBHOOK_BASE}; set server.publicUrl (the bridge's public https URL) to have them printed here.`];
   const used = channels.filter((channel) => config.connections.some((c) => c.channel === channel.name));
   return [
     'Webhook URLs to paste:',
-    ...used.map((channel) => `  ${channel.labels.platform}: ${base}${channel.webhook.path}`),
-    ...config.connections.map((c) => `  Genesys integration ${c.genesys.integrationId} (connection ${c.id}), outbound notification webhook: ${base}/webhooks/genesys/${c.id}`),
+    ...used.map((channel) => `  ${channel.labels.platform}: ${webhookUrl(base, channel.webhook.path)}`),
+    ...config.connections.map(
+      (c) => `  Genesys integration ${c.genesys.integrationId} (connection ${c.id}), outbound notification webhook: ${webhookUrl(base, `/webhooks/genesys/${encodeURIComponent(c.id)}`)}`,
+    ),
   ];
 }
