@@ -127,7 +127,7 @@ export function createReplyHandler(deps: {
             const link: PlatformMessageLink = { origin: 'bridge', genesysMessageId: command.genesysMessageId, part, snippet: snippetOf(command) };
             await store.putRecord(PLATFORM_MESSAGE, `${connectionId}:${result.messageId}`, link, expiresAt);
           }
-          await Promise.all([store.putRecord(PROGRESS, progressKey, sent, expiresAt), store.recordReplySent(conversationKey(connectionId, command.customerId))]);
+          await store.putRecord(PROGRESS, progressKey, sent, expiresAt);
           if (result.pauseUntil) await store.pause(replier.pauseKey, result.pauseUntil);
         },
         {
@@ -136,6 +136,8 @@ export function createReplyHandler(deps: {
           onRetry: (err, retry) => logger.warn({ err, connectionId, genesysMessageId: command.genesysMessageId, part: part + 1, retry }, 'recording a sent reply part failed; trying again'),
         },
       );
+      // A count, not safe to repeat: once. Should it fail, the job resumes after this part, which is recorded.
+      await store.recordReplySent(conversationKey(connectionId, command.customerId));
     }
     logger.info(
       { connectionId, genesysMessageId: command.genesysMessageId, parts: requests.length, outcome: 'Delivered', ...(decision.tag ? { tag: decision.tag } : {}) },
