@@ -21,10 +21,13 @@ export class GroupCommit<W> {
   private inFlight: Promise<void> | undefined;
   private closed = false;
 
-  /** `take` says how many queued writes the next batch takes (all by default; at least one). */
+  /**
+   * `take` says how many of the `count` queued writes the next batch takes (all by default; at least one), reading
+   * them through `writeAt`: the queue is not copied for it, however long it has grown.
+   */
   constructor(
     private readonly commit: CommitBatch<W>,
-    private readonly take: (queued: readonly W[]) => number = (queued) => queued.length,
+    private readonly take: (count: number, writeAt: (i: number) => W) => number = (count) => count,
   ) {}
 
   submit<T>(write: W): Promise<T> {
@@ -52,7 +55,7 @@ export class GroupCommit<W> {
 
   private flush(): Promise<void> {
     if (this.inFlight || this.queue.length === 0) return this.inFlight ?? Promise.resolve();
-    const n = Math.max(1, Math.min(this.queue.length, this.take(this.queue.map((q) => q.write))));
+    const n = Math.max(1, Math.min(this.queue.length, this.take(this.queue.length, (i) => this.queue[i]!.write)));
     const batch = this.queue.splice(0, n);
     this.inFlight = this.run(batch).finally(() => {
       this.inFlight = undefined;

@@ -29,11 +29,11 @@ export type Write =
   | { kind: 'record'; namespace: string; key: string; value: string; expiresAt: number };
 
 /** A batch takes queued calls until it carries MAX_BATCH_JOBS jobs or MAX_BATCH_CALLS calls. */
-export function batchSize(queued: readonly Write[]): number {
+export function batchSize(count: number, writeAt: (i: number) => Write): number {
   let jobs = 0;
   let n = 0;
-  while (n < queued.length && n < MAX_BATCH_CALLS && jobs < MAX_BATCH_JOBS) {
-    const write = queued[n]!;
+  while (n < count && n < MAX_BATCH_CALLS && jobs < MAX_BATCH_JOBS) {
+    const write = writeAt(n);
     if (write.kind === 'accept') jobs += write.jobs.length;
     n++;
   }

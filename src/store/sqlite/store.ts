@@ -85,10 +85,10 @@ interface Write {
 const MAX_COMMIT_JOBS = 500;
 
 /** The writes the next commit takes: at least one, then as many as stay within MAX_COMMIT_JOBS. */
-function commitSize(queued: readonly Write[]): number {
-  let jobs = queued[0]?.jobs ?? 0;
+function commitSize(count: number, writeAt: (i: number) => Write): number {
+  let jobs = writeAt(0).jobs;
   let n = 1;
-  while (n < queued.length && jobs + queued[n]!.jobs <= MAX_COMMIT_JOBS) jobs += queued[n++]!.jobs;
+  while (n < count && jobs + writeAt(n).jobs <= MAX_COMMIT_JOBS) jobs += writeAt(n++).jobs;
   return n;
 }
 
