@@ -83,7 +83,10 @@ function expiryCheck(
  * a shop address elsewhere is a failure; none at all leaves the app's URL, which the operator must check by hand.
  */
 async function webhookCheck(connection: TikTokShopConnection, client: TikTokShopClient, webhookBase: WebhookBase | undefined, path: string, name: string): Promise<DoctorCheck> {
-  const expected = webhookBase === undefined ? undefined : webhookUrl(webhookBase, path);
+  if (webhookBase === undefined) {
+    return { name, ok: false, detail: `${NO_WEBHOOK_BASE}, so the bridge cannot tell its own webhook URL`, fix: 'Set server.publicUrl to the HTTPS address TikTok Shop reaches the bridge at.' };
+  }
+  const expected = webhookUrl(webhookBase, path);
   let webhooks: Array<{ eventType: string; address: string }>;
   try {
     webhooks = await client.shopWebhooks();
@@ -91,9 +94,6 @@ async function webhookCheck(connection: TikTokShopConnection, client: TikTokShop
     return { name, ok: false, detail: (err as Error).message, fix: 'Give the app the Event (webhook) scope in Partner Center and authorize the seller again.' };
   }
   const address = webhooks.find((w) => w.eventType === CHAT_EVENT)?.address;
-  if (expected === undefined) {
-    return { name, ok: false, detail: `${NO_WEBHOOK_BASE}, so the bridge cannot tell its own webhook URL`, fix: 'Set server.publicUrl to the HTTPS address TikTok Shop reaches the bridge at.' };
-  }
   if (address === undefined) {
     return { name, ok: true, detail: `the shop has no address of its own, so the app's Partner Center URL applies (no API shows it): it must be ${expected}` };
   }
