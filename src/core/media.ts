@@ -1,7 +1,7 @@
 /**
  * The media ports: the guarded GET every media transfer goes through (net/media-fetch.ts implements it), what a
- * media source streams to GET /media, and the agent's attachments (genesys/attachments.ts implements them). Types
- * only: the rules of who may fetch what are in docs/architecture.md, Media.
+ * media source streams to GET /media, and the agent's attachments (genesys/attachments.ts implements them). The
+ * rules of who may fetch what are in docs/architecture.md, Media.
  */
 
 /** Genesys's attachment cap (genesys-open-messaging.md key fact 8): the most any media transfer carries. */
@@ -52,6 +52,12 @@ export interface MediaStream {
   contentType?: string;
   contentLength?: number;
   body: ReadableStream<Uint8Array>;
+}
+
+/** A fetched answer as a source streams it: its declared type and length, and its body. */
+export function mediaStreamOf(response: MediaResponse): MediaStream {
+  const contentType = response.headers.get('content-type') ?? undefined;
+  return { ...(contentType ? { contentType } : {}), ...(response.contentLength !== undefined ? { contentLength: response.contentLength } : {}), body: response.body };
 }
 
 /**

@@ -16,7 +16,7 @@
 import type { MediaSource } from '../core/channel.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import type { MediaReference } from '../core/events.js';
-import { MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaResponse } from '../core/media.js';
+import { mediaStreamOf, MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaResponse } from '../core/media.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { allowedOriginProblem, originVerdict, parseAllowedOrigins, type AllowedOrigins } from '../net/allowed-origins.js';
@@ -155,8 +155,7 @@ export function createGenesysAttachments(opts: GenesysAttachmentsOptions): Genes
     const { url } = reference;
     if (reference.platform !== GENESYS_MEDIA_PLATFORM || !url) throw new Error('not a Genesys attachment reference');
     const response = await get(url, MEDIA_MAX_BYTES, STREAM_DEADLINE_MS);
-    const contentType = response.headers.get('content-type') ?? undefined;
-    return { ...(contentType ? { contentType } : {}), ...(response.contentLength !== undefined ? { contentLength: response.contentLength } : {}), body: response.body };
+    return mediaStreamOf(response);
   };
 
   return { attachments, source };

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import type { MediaSource } from '../../core/channel.js';
 import type { MediaReference } from '../../core/events.js';
-import { MEDIA_MAX_BYTES, type MediaFetch } from '../../core/media.js';
+import { mediaStreamOf, MEDIA_MAX_BYTES, type MediaFetch } from '../../core/media.js';
 
 const referenceSchema = z.object({
   platform: z.literal('instagram'),
@@ -43,8 +43,7 @@ export function instagramMedia(mediaFetch: MediaFetch): InstagramMedia {
   return {
     async media(reference) {
       const response = await get(reference, STREAM_DEADLINE_MS);
-      const contentType = response.headers.get('content-type') ?? undefined;
-      return { ...(contentType ? { contentType } : {}), ...(response.contentLength !== undefined ? { contentLength: response.contentLength } : {}), body: response.body };
+      return mediaStreamOf(response);
     },
     async mediaMime(reference) {
       const response = await get(reference, PROBE_DEADLINE_MS).catch(() => undefined);

@@ -12,7 +12,7 @@
 import type { MediaSource } from '../../core/channel.js';
 import { PermanentError, PlatformRefusal, RetryableError } from '../../core/errors.js';
 import type { MediaReference } from '../../core/events.js';
-import { MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
+import { mediaStreamOf, MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { allowedOriginProblem } from '../../net/allowed-origins.js';
@@ -44,8 +44,7 @@ export function createTikTokShopMediaSource(client: TikTokShopClient, mediaFetch
         maxBytes: MEDIA_MAX_BYTES,
       });
       count(opts, String(response.status));
-      const contentType = response.headers.get('content-type') ?? undefined;
-      return { ...(contentType ? { contentType } : {}), ...(response.contentLength !== undefined ? { contentLength: response.contentLength } : {}), body: response.body };
+      return mediaStreamOf(response);
     } catch (err) {
       if (!(err instanceof MediaFetchError)) throw err;
       count(opts, err.status !== undefined ? String(err.status) : err.failure);

@@ -14,9 +14,8 @@
  */
 import type { ReplyVerdict } from '../../core/channel.js';
 import type { ConversationState } from '../../core/conversation.js';
-import { formatUtcTime } from '../../core/window.js';
+import { HOUR_MS, formatUtcTime } from '../../core/window.js';
 
-const HOUR_MS = 60 * 60 * 1000;
 export const TTS_SILENT_BUYER_MS = 6 * HOUR_MS;
 export const TTS_UNANSWERED_MS = 7 * 24 * HOUR_MS;
 

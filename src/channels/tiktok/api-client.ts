@@ -8,7 +8,7 @@
 import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
 import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
-import { MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
+import { mediaStreamOf, MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { allowedOriginProblem } from '../../net/allowed-origins.js';
@@ -161,8 +161,7 @@ export class TikTokClient {
           maxBytes: MEDIA_MAX_BYTES,
         });
         this.count('media_fetch', String(response.status));
-        const contentType = response.headers.get('content-type') ?? undefined;
-        return { ...(contentType ? { contentType } : {}), ...(response.contentLength !== undefined ? { contentLength: response.contentLength } : {}), body: response.body };
+        return mediaStreamOf(response);
       } catch (err) {
         if (!(err instanceof MediaFetchError)) throw err;
         this.count('media_fetch', err.status !== undefined ? String(err.status) : err.failure);
