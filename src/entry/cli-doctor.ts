@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { openStore } from '../store/open.js';
 import type { Locks, Maintenance, Records } from '../core/store.js';
+import { storeReturnsWhatItStores } from '../core/store-probe.js';
 import { EXIT, maskUrl, print } from './cli-common.js';
 
 const PROBE = 'doctor-probe';
@@ -102,12 +103,9 @@ async function storeChecks(store: DoctorStore, config: Config): Promise<DoctorCh
         detail: problems.slice(0, 3).join('; '),
         fix: 'Stop the bridge, restore the store from a backup (or move the damaged file away to start empty), then start again.',
       };
-  const token = randomUUID();
   let writable: DoctorCheck;
   try {
-    await store.putRecord(PROBE, token, { at: Date.now() }, Date.now() + 60_000);
-    const read = await store.getRecord(PROBE, token);
-    writable = read
+    writable = (await storeReturnsWhatItStores(store, PROBE, randomUUID(), Date.now()))
       ? { name: 'store: writable', ok: true, detail: 'a probe record was written and read back' }
       : { name: 'store: writable', ok: false, detail: 'a probe record was written but could not be read back', fix: 'Check that the clocks of the instances sharing this store agree (NTP).' };
   } catch (err) {

@@ -7,10 +7,10 @@
  * (genesys-open-messaging.md key fact 29, https://github.com/MyPureCloud/platform-client-sdk-python), so the
  * configured secret can be compared without ever being printed.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Models } from 'purecloud-platform-client-v2';
 import { NO_WEBHOOK_BASE, type DoctorCheck, type WebhookBase } from '../core/doctor.js';
 import { PermanentError } from '../core/errors.js';
+import { equalsInConstantTime } from '../core/secret-compare.js';
 import type { GenesysTokenProvider } from './auth.js';
 import { GenesysApiRefusal, type GenesysPlatformApi } from './platform-api.js';
 import { genesysWebhookUrl, integrationState } from './setup.js';
@@ -145,9 +145,7 @@ function checkSecret(id: string, integration: Models.OpenIntegration, configured
   const name = `${id}: Genesys signs agent replies with the configured secret`;
   const actual = integration.outboundNotificationWebhookSignatureSecretToken;
   if (!actual) return { name, ok: true, detail: 'Genesys did not return the secret, so it could not be compared' };
-  // Digests first: equal lengths for timingSafeEqual, and nothing about either secret's length leaks.
-  const same = timingSafeEqual(createHash('sha256').update(actual).digest(), createHash('sha256').update(configured).digest());
-  if (same) return { name, ok: true, detail: "the connection's genesys.webhookSecret matches the integration's" };
+  if (equalsInConstantTime(actual, configured)) return { name, ok: true, detail: "the connection's genesys.webhookSecret matches the integration's" };
   return {
     name,
     ok: false,

@@ -3,9 +3,10 @@
  * the dead letters and the backlog, behind `Authorization: Bearer <admin.token>` (the same operations as
  * `dmbridge dead …`). With a token, `/metrics` needs it too. `/healthz` stays a cheap liveness probe.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { equalsInConstantTime } from '../core/secret-compare.js';
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { Backlog, DeadLetters, Records } from '../core/store.js';
+import { storeReturnsWhatItStores } from '../core/store-probe.js';
 import { refuse } from '../intake/refuse.js';
 
 export interface Readiness {
@@ -32,10 +33,7 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
   const problems: string[] = [];
   const now = deps.clock();
   try {
-    const token = randomUUID();
-    await deps.store.putRecord(PROBE, 'last', { token }, now + 60_000);
-    const read = await deps.store.getRecord<{ token: string }>(PROBE, 'last');
-    if (read?.token !== token) problems.push('the store did not return what was just written to it');
+    if (!(await storeReturnsWhatItStores(deps.store, PROBE, 'last', now))) problems.push('the store did not return what was just written to it');
   } catch (err) {
     problems.push(`the store cannot be written: ${(err as Error).message}`);
   }
@@ -55,10 +53,9 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
 
 /** Bearer-token check in constant time (both sides hashed first, so neither length nor content leaks). */
 export function bearerGuard(token: string): MiddlewareHandler {
-  const expected = createHash('sha256').update(token).digest();
   return async (c, next) => {
     const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
-    if (!timingSafeEqual(createHash('sha256').update(given).digest(), expected)) {
+    if (!equalsInConstantTime(given, token)) {
       const res = refuse('ADMIN_UNAUTHORIZED', 'this route needs Authorization: Bearer <admin.token>');
       res.headers.set('www-authenticate', 'Bearer');
       return res;

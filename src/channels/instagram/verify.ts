@@ -2,7 +2,8 @@
  * Webhook authentication for Meta (Instagram) callbacks: the `X-Hub-Signature-256` HMAC over the raw body and
  * the `hub.*` subscription handshake. Pure functions; the HTTP layer maps the results onto DMB_ERR codes.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { equalsInConstantTime } from '../../core/secret-compare.js';
 
 export type MetaSignatureCheck =
   | { ok: true; secretIndex: number }
@@ -54,12 +55,6 @@ export function signMetaBody(rawBody: Uint8Array | string, secret: string): stri
 
 function hmacSha256(secret: string, bytes: Uint8Array): Buffer {
   return createHmac('sha256', secret).update(bytes).digest();
-}
-
-/** Hashing first gives equal-length buffers, so neither the content nor the length of the token leaks. */
-function equalsInConstantTime(a: string, b: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(a), digest(b));
 }
 
 /** An empty list or an empty string would make any caller (or anyone) pass: a configuration error, not a skip. */
