@@ -2,9 +2,8 @@
 import type { ChannelModule } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
 import { downloadsAllowHosts } from '../genesys/attachments.js';
+import { isLoopbackHost } from '../net/address-policy.js';
 import { parseAllowedOrigins } from '../net/allowed-origins.js';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export function configProblems(
   config: {
@@ -27,7 +26,7 @@ export function configProblems(
     const value = config.server[key];
     if (!value) continue;
     const url = new URL(value);
-    if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) problems.push(`server.${key}: must be https:// (plain http only on loopback, not ${url.host})`);
+    if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) problems.push(`server.${key}: must be https:// (plain http only on loopback, not ${url.host})`);
   }
   const accounts = new Map<string, string>();
   const integrations = new Map<string, string>();

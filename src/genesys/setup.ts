@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Models } from 'purecloud-platform-client-v2';
 import type { WebhookBase } from '../core/doctor.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
+import { isLoopbackHost } from '../net/address-policy.js';
 import type { GenesysPlatformApi } from './platform-api.js';
 
 export interface GenesysSetupRequest {
@@ -77,8 +78,6 @@ export function generateWebhookSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /**
  * Where Genesys must send the connection's agent replies: the webhook base URL + `/webhooks/genesys/<connection id>`.
  * Throws a PermanentError naming the key when Genesys could not use it: not HTTPS, or HTTPS on a port other than
@@ -92,7 +91,7 @@ export function genesysWebhookUrl(base: WebhookBase, connectionId: string): stri
   } catch {
     throw new PermanentError(`${said} is not a URL`);
   }
-  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new PermanentError(`${said} must be https: Genesys only sends agent replies over HTTPS on port 443`);
   }
   if (url.protocol === 'https:' && url.port !== '') {
