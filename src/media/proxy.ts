@@ -20,6 +20,9 @@ import { signMediaToken, verifyMediaToken } from './token.js';
 const GRANT_MS = 24 * 60 * 60 * 1000;
 
 export class MediaProxy {
+  /** `publicUrl` + `/media/`, worked out once. */
+  private readonly linkPrefix: string;
+
   constructor(
     private readonly deps: {
       publicUrl: string;
@@ -30,12 +33,14 @@ export class MediaProxy {
       logger: Logger;
       metrics: Metrics;
     },
-  ) {}
+  ) {
+    this.linkPrefix = `${deps.publicUrl.replace(/\/+$/, '')}/media/`;
+  }
 
   /** The URL Genesys (or a platform) is given for this media. */
   urlFor(connectionId: string, reference: MediaReference): string {
     const token = signMediaToken({ connectionId, reference, expiresAt: this.deps.clock() + GRANT_MS }, this.deps.key);
-    return `${this.deps.publicUrl.replace(/\/+$/, '')}/media/${token}`;
+    return `${this.linkPrefix}${token}`;
   }
 
   async serve(token: string): Promise<Response> {
