@@ -276,8 +276,15 @@ const SHOP_RECORD_MS = 7 * 24 * 60 * 60_000;
  * The shop's cipher, from the record `tiktok-shop-shop/<id>` or else from the authorized-shops call (`fetchShops`,
  * which the API client makes). Single-flight in the process; a second instance doing the same lookup is harmless.
  */
+/**
+ * How long an instance keeps the shop record in memory between store reads: a reply makes several API calls, each
+ * needing the cipher. A cipher another instance forgot is then used here until this expires or TikTok refuses it.
+ */
+const SHOP_MEMORY_MS = 5 * 60_000;
+
 export class TikTokShopCipher {
   private inflight: Promise<TikTokShopRecord> | undefined;
+  private remembered: { record: TikTokShopRecord; until: number } | undefined;
 
   constructor(
     private readonly deps: {
@@ -290,8 +297,10 @@ export class TikTokShopCipher {
   ) {}
 
   async get(): Promise<TikTokShopRecord> {
+    const now = this.now();
+    if (this.remembered && now < this.remembered.until) return this.remembered.record;
     const stored = await this.deps.store.getRecord<TikTokShopRecord>(TTS_SHOP_NAMESPACE, this.deps.connection.id);
-    if (stored) return stored;
+    if (stored) return this.remember(stored, now);
     this.inflight ??= this.lookup().finally(() => {
       this.inflight = undefined;
     });
@@ -300,8 +309,17 @@ export class TikTokShopCipher {
 
   /** TikTok refused the cipher (106013): look it up again on the next call. */
   async forget(): Promise<void> {
-    const now = (this.deps.clock ?? Date.now)();
-    await this.deps.store.putRecord(TTS_SHOP_NAMESPACE, this.deps.connection.id, null, now);
+    this.remembered = undefined;
+    await this.deps.store.putRecord(TTS_SHOP_NAMESPACE, this.deps.connection.id, null, this.now());
+  }
+
+  private remember(record: TikTokShopRecord, now: number): TikTokShopRecord {
+    this.remembered = { record, until: now + SHOP_MEMORY_MS };
+    return record;
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
   }
 
   private async lookup(): Promise<TikTokShopRecord> {
@@ -321,8 +339,8 @@ export class TikTokShopCipher {
       ...(typeof shop.region === 'string' ? { region: shop.region } : {}),
       ...(typeof shop.name === 'string' ? { name: shop.name } : {}),
     };
-    const now = (this.deps.clock ?? Date.now)();
+    const now = this.now();
     await this.deps.store.putRecord(TTS_SHOP_NAMESPACE, connection.id, record, now + SHOP_RECORD_MS);
-    return record;
+    return this.remember(record, now);
   }
 }
