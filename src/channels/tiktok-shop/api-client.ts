@@ -19,7 +19,7 @@ import type { TikTokShopConnection } from './config.js';
 import { TTS_ADMIN_CODES, TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopCannotWrite } from './errors.js';
 import { signedTikTokShopUrl } from './sign.js';
 import type { TikTokShopSendBody } from './send.js';
-import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
+import { tiktokApiEnvelopeOf, type TikTokApiEnvelope } from '../tiktok-envelope.js';
 
 export type TikTokShopOperation = 'shops' | 'webhooks' | 'send' | 'upload' | 'read' | 'conversations' | 'create_conversation' | 'messages';
 
@@ -197,8 +197,7 @@ export class TikTokShopClient {
       // The body is signed as the exact bytes sent; multipart bodies are not signed (§2 step 4).
       const url = signedTikTokShopUrl(this.connection.apiBaseUrl, { appSecret: this.connection.appSecret, path, query, ...(opts.json !== undefined ? { body: opts.json } : {}) });
       const headers: Record<string, string> = { accept: 'application/json', 'x-tts-access-token': token, ...(contentType ? { 'content-type': contentType } : {}) };
-      const { response, bodyText } = await this.call(operation, url, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const envelope = tiktokApiEnvelopeOf(bodyText);
+      const { response, bodyText, envelope } = await this.call(operation, url, { method, headers, ...(body !== undefined ? { body } : {}) });
       const error = classifyTikTokShopError(response.status, envelope ?? bodyText, {
         shopId: this.connection.shopId,
         now: this.clock(),
@@ -226,12 +225,13 @@ export class TikTokShopClient {
     }
   }
 
-  private async call(operation: TikTokShopOperation, url: string, init: HttpRequestInit): Promise<HttpResult> {
+  /** The answer and its envelope, read once for the metric and for the caller. */
+  private async call(operation: TikTokShopOperation, url: string, init: HttpRequestInit): Promise<HttpResult & { envelope: TikTokApiEnvelope | undefined }> {
     try {
       const result = await this.http(url, init, this.connection.timeoutMs);
-      const code = tiktokApiEnvelopeOf(result.bodyText)?.code;
-      this.count(operation, code !== undefined && code !== 0 ? `code_${code}` : String(result.response.status));
-      return result;
+      const envelope = tiktokApiEnvelopeOf(result.bodyText);
+      this.count(operation, envelope?.code !== undefined && envelope.code !== 0 ? `code_${envelope.code}` : String(result.response.status));
+      return { ...result, envelope };
     } catch (err) {
       const { error, statusLabel } = classifyTikTokShopFetchError(err, this.connection.timeoutMs);
       this.count(operation, statusLabel);

@@ -5,7 +5,7 @@
  * (key fact 6). A 40105 makes the client renew the token once (TikTokTokens) and retry once; a second 40105 is
  * final. Every failure is thrown as RetryableError or PermanentError (./errors.ts). Never logs tokens or text.
  */
-import { tiktokApiEnvelopeOf } from '../tiktok-envelope.js';
+import { tiktokApiEnvelopeOf, type TikTokApiEnvelope } from '../tiktok-envelope.js';
 import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
 import { mediaStreamOf, MEDIA_MAX_BYTES, type AgentAttachments, type MediaFetch, type MediaStream } from '../../core/media.js';
@@ -187,8 +187,7 @@ export class TikTokClient {
     let token = await this.tokens.getAccessToken();
     for (let attempt = 0; ; attempt++) {
       const { headers, body } = await init();
-      const { response, bodyText } = await this.call(operation, url, { method: 'POST', headers: { accept: 'application/json', ...headers, 'access-token': token }, body });
-      const envelope = tiktokApiEnvelopeOf(bodyText);
+      const { response, bodyText, envelope } = await this.call(operation, url, { method: 'POST', headers: { accept: 'application/json', ...headers, 'access-token': token }, body });
       const error = classifyTikTokError(response.status, envelope ?? bodyText, {
         businessId: this.connection.businessId,
         now: this.clock(),
@@ -210,11 +209,13 @@ export class TikTokClient {
     }
   }
 
-  private async call(operation: Operation, url: string, init: HttpRequestInit): Promise<HttpResult> {
+  /** The answer and its envelope, read once for the metric and for the caller. */
+  private async call(operation: Operation, url: string, init: HttpRequestInit): Promise<HttpResult & { envelope: TikTokApiEnvelope | undefined }> {
     try {
       const result = await this.http(url, init, this.timeoutMs);
-      this.count(operation, statusLabel(result.response.status, result.bodyText));
-      return result;
+      const envelope = tiktokApiEnvelopeOf(result.bodyText);
+      this.count(operation, envelope?.code !== undefined && envelope.code !== 0 ? `code_${envelope.code}` : String(result.response.status));
+      return { ...result, envelope };
     } catch (err) {
       const { error, statusLabel: label } = classifyTikTokFetchError(err, this.timeoutMs);
       this.count(operation, label);
@@ -256,11 +257,6 @@ async function multipart(form: FormData): Promise<ApiBody> {
 }
 
 /** The HTTP status, or `code_<n>` for a TikTok error inside an HTTP 200 (otherwise every error would count as 200). */
-function statusLabel(status: number, bodyText: string): string {
-  const code = tiktokApiEnvelopeOf(bodyText)?.code;
-  return code !== undefined && code !== 0 ? `code_${code}` : String(status);
-}
-
 /** JPG or PNG by magic bytes, whatever the declared type says. */
 export function sniffImage(bytes: Uint8Array): 'image/jpeg' | 'image/png' | undefined {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
