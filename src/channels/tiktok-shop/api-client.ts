@@ -19,6 +19,7 @@ import type { TikTokShopConnection } from './config.js';
 import { TTS_ADMIN_CODES, TikTokShopTokenError, classifyTikTokShopError, classifyTikTokShopFetchError, tiktokShopCannotWrite } from './errors.js';
 import { signedTikTokShopUrl } from './sign.js';
 import type { TikTokShopSendBody } from './send.js';
+import { encodeMultipart } from '../media-bytes.js';
 import { tiktokApiEnvelopeOf, type TikTokApiEnvelope } from '../tiktok-envelope.js';
 
 export type TikTokShopOperation = 'shops' | 'webhooks' | 'send' | 'upload' | 'read' | 'conversations' | 'create_conversation' | 'messages';
@@ -254,11 +255,7 @@ export class TikTokShopClient {
 }
 
 async function encode(opts: { json?: string; form?: FormData }): Promise<{ body?: string | Uint8Array; contentType?: string }> {
-  if (opts.form) {
-    // Encoded as fetch would, with the boundary in the content type.
-    const encoded = new Response(opts.form);
-    return { body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };
-  }
+  if (opts.form) return encodeMultipart(opts.form);
   return opts.json !== undefined ? { body: opts.json, contentType: 'application/json' } : { contentType: 'application/json' };
 }
 

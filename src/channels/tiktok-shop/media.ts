@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import { allowedOriginProblem } from '../../net/allowed-origins.js';
 import { MediaFetchError } from '../../net/media-fetch.js';
+import { lastPathSegment, sniffImage } from '../media-bytes.js';
 import type { TikTokShopClient } from './api-client.js';
 import { TTS_IMAGE_MAX_BYTES, TTS_IMAGE_MIMES, imageTooLarge } from './send.js';
 
@@ -95,16 +96,6 @@ export async function downloadAgentImage(url: string, attachments: Pick<AgentAtt
   return { bytes, mime };
 }
 
-/** JPG, PNG, GIF or WebP by magic bytes. */
-export function sniffImage(bytes: Uint8Array): 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp' | undefined {
-  const starts = (sig: number[], at = 0) => bytes.length >= at + sig.length && sig.every((b, i) => bytes[at + i] === b);
-  if (starts([0xff, 0xd8, 0xff])) return 'image/jpeg';
-  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
-  if (starts([0x47, 0x49, 0x46, 0x38])) return 'image/gif';
-  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image/webp';
-  return undefined;
-}
-
 /** Indonesian image links want the cipher in the query and the token in `x-tts-access-token`. */
 function withCipher(url: string, credentials: { shopCipher: string } | undefined): string {
   if (!credentials) return url;
@@ -115,12 +106,4 @@ function withCipher(url: string, credentials: { shopCipher: string } | undefined
 
 function count(opts: TikTokShopMediaOptions, status: string): void {
   opts.metrics?.outboundRequests.inc({ target: 'tiktok-shop', operation: 'media_fetch', status });
-}
-
-function lastPathSegment(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-  } catch {
-    return '';
-  }
 }

@@ -5,6 +5,7 @@
  * (key fact 6). A 40105 makes the client renew the token once (TikTokTokens) and retry once; a second 40105 is
  * final. Every failure is thrown as RetryableError or PermanentError (./errors.ts). Never logs tokens or text.
  */
+import { encodeMultipart, lastPathSegment, sniffImage } from '../media-bytes.js';
 import { tiktokApiEnvelopeOf, type TikTokApiEnvelope } from '../tiktok-envelope.js';
 import type { TikTokConnection } from './config.js';
 import { PermanentError, RetryableError } from '../../core/errors.js';
@@ -250,26 +251,18 @@ interface ApiBody {
   body: string | Uint8Array;
 }
 
-/** A form as multipart/form-data bytes and the content type naming their boundary (encoded as fetch would). */
+/** A form as multipart/form-data bytes with the content type naming their boundary. */
 async function multipart(form: FormData): Promise<ApiBody> {
-  const encoded = new Response(form);
-  return { headers: { 'content-type': encoded.headers.get('content-type')! }, body: new Uint8Array(await encoded.arrayBuffer()) };
-}
-
-/** The HTTP status, or `code_<n>` for a TikTok error inside an HTTP 200 (otherwise every error would count as 200). */
-/** JPG or PNG by magic bytes, whatever the declared type says. */
-export function sniffImage(bytes: Uint8Array): 'image/jpeg' | 'image/png' | undefined {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (bytes.length >= png.length && png.every((b, i) => bytes[i] === b)) return 'image/png';
-  return undefined;
+  const { contentType, body } = await encodeMultipart(form);
+  return { headers: { 'content-type': contentType }, body };
 }
 
 /** JPG/PNG ≤ 3 MB (key fact 26), checked locally so TikTok never sees a file it would refuse; the MIME to upload. */
 function checkImage(bytes: Uint8Array, mime: string, filename: string): 'image/jpeg' | 'image/png' {
   if (bytes.length > TIKTOK_IMAGE_MAX_BYTES) throw tooLarge(bytes.length);
   const declared = mime.split(';')[0]?.trim().toLowerCase() ?? '';
-  const actual = sniffImage(bytes);
+  const sniffed = sniffImage(bytes);
+  const actual = sniffed === 'image/jpeg' || sniffed === 'image/png' ? sniffed : undefined;
   if (!actual || (declared !== '' && declared !== 'application/octet-stream' && !TIKTOK_IMAGE_MIMES.has(declared))) {
     throw new PermanentError(
       `TikTok only accepts JPG or PNG images up to 3 MB in messages; "${filename}" is ${declared || 'of an unknown type'}${actual ? '' : ' and not a JPG or PNG image'}, so ${NOT_SENT} Send a JPG or PNG image instead.`,
@@ -283,14 +276,6 @@ function checkImage(bytes: Uint8Array, mime: string, filename: string): 'image/j
 function tooLarge(bytes: number | undefined): PermanentError {
   const size = bytes === undefined ? 'this one is larger' : `this one is ${(bytes / 1024 / 1024).toFixed(1)} MB`;
   return new PermanentError(`TikTok only accepts images up to 3 MB in messages; ${size}, so ${NOT_SENT} Send a smaller image.`, { reason: 'InvalidMediaContentLength' });
-}
-
-function lastPathSegment(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-  } catch {
-    return '';
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
