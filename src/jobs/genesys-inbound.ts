@@ -61,11 +61,11 @@ export function createGenesysInboundHandler(deps: {
         deps.profiles(connectionId, event.customerId),
         deps.store.getConversation(conversationKey(connectionId, event.customerId)),
         event.refersTo ? deps.store.getRecord<PlatformMessageLink>(PLATFORM_MESSAGE, `${connectionId}:${event.refersTo}`) : undefined,
+        // What a later event naming only this message (an edit) is attributed with (./message-update.ts).
+        event.opensWindow
+          ? deps.store.putRecord(CUSTOMER_MESSAGE, `${connectionId}:${event.messageId}`, { customerId: event.customerId } satisfies CustomerOfMessage, deps.clock() + linkTtlMs)
+          : undefined,
       ]);
-      // What a later event naming only this message (an edit) is attributed with (./message-update.ts).
-      if (event.opensWindow) {
-        await deps.store.putRecord(CUSTOMER_MESSAGE, `${connectionId}:${event.messageId}`, { customerId: event.customerId } satisfies CustomerOfMessage, deps.clock() + linkTtlMs);
-      }
       const { conversation } = withoutFutureWindow(stateNow, deps.clock());
       const lastInboundAt = conversation.lastInboundAt ?? (event.opensWindow ? event.timestamp : undefined);
       const window = replyWindowAttributes(channel.replyWindow({ ...conversation, ...(lastInboundAt !== undefined ? { lastInboundAt } : {}) }, connection), deps.clock());
